@@ -1,0 +1,2 @@
+//! iot-methods (under construction).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! iot-protocol (under construction).
+#![forbid(unsafe_code)]

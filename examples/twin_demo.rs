@@ -1,0 +1,2 @@
+//! Placeholder until iot-twin lands; replaced by the twin demo.
+fn main() {}
