@@ -2,6 +2,8 @@
 
 use thiserror::Error as ThisError;
 
+use crate::{CallEvent, CallId, CallState, MethodName};
+
 /// Everything that can go wrong in this crate.
 ///
 /// Variants are grouped by who is at fault: a value handed to us (by the caller or read off the
@@ -30,6 +32,69 @@ pub enum Error {
         name: String,
         /// The first forbidden character in it.
         character: char,
+    },
+
+    // ----- A request id breaks a rule (caller or peer) -----
+    /// The request id is empty.
+    #[error("invalid request id: it is empty")]
+    EmptyRequestId,
+    /// The request id is longer than [`RequestId::MAX_LEN`](crate::RequestId::MAX_LEN) bytes.
+    #[error("invalid request id: it is {len} bytes long, the limit is {max} bytes")]
+    RequestIdTooLong {
+        /// Length of the rejected id in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The request id contains a character outside printable ASCII.
+    #[error("invalid request id {rid:?}: character {character:?} is not printable ASCII")]
+    RequestIdNotPrintable {
+        /// The rejected id.
+        rid: String,
+        /// The first offending character.
+        character: char,
+    },
+
+    // ----- A topic breaks the direct-method topic shape (peer) -----
+    /// The topic does not start with the prefix this parser reads.
+    #[error("topic {topic:?} does not start with {expected:?}")]
+    NotAMethodTopic {
+        /// The rejected topic.
+        topic: String,
+        /// The prefix that was expected.
+        expected: &'static str,
+    },
+    /// The topic has no `/` right before its `?` (IoT Hub and the SDKs always write `/?`).
+    #[error("topic {topic:?} lacks the '/' before '?'")]
+    MissingSlashBeforeQuery {
+        /// The rejected topic.
+        topic: String,
+    },
+    /// The topic carries no `$rid` property.
+    #[error("topic {topic:?} has no $rid property")]
+    MissingRequestId {
+        /// The rejected topic.
+        topic: String,
+    },
+    /// The topic carries `$rid` more than once.
+    #[error("topic {topic:?} has more than one $rid property")]
+    DuplicateRequestId {
+        /// The rejected topic.
+        topic: String,
+    },
+    /// The status segment of a response topic is not a 32-bit integer.
+    #[error("topic {topic:?}: status {status:?} is not a 32-bit integer")]
+    InvalidStatus {
+        /// The rejected topic.
+        topic: String,
+        /// The status segment, percent-decoded.
+        status: String,
+    },
+    /// A percent-encoded part of the topic does not decode to UTF-8.
+    #[error("topic {topic:?}: percent-encoded text is not UTF-8")]
+    InvalidPercentEncoding {
+        /// The rejected topic.
+        topic: String,
     },
 
     // ----- A method invocation breaks a rule (the back end's request) -----
@@ -68,5 +133,30 @@ pub enum Error {
     PayloadNotJson {
         /// What the JSON parser objected to, with line and column.
         reason: String,
+    },
+
+    // ----- A router is configured wrongly (caller) -----
+    /// Two handlers were registered for the same method name.
+    #[error("more than one handler is registered for method {name:?}")]
+    DuplicateHandler {
+        /// The method name registered twice.
+        name: MethodName,
+    },
+
+    // ----- The pending-call table was asked for something the call's state forbids (caller) -----
+    /// The table does not know the call: it never existed or ended long enough ago to be
+    /// forgotten.
+    #[error("{call} is not known to this table")]
+    UnknownCall {
+        /// The call asked about.
+        call: CallId,
+    },
+    /// The call's lifecycle does not allow the event in its current state.
+    #[error("a call that is {state} cannot take event {event}")]
+    InvalidTransition {
+        /// The state the call was in.
+        state: CallState,
+        /// The event that is not allowed there.
+        event: CallEvent,
     },
 }

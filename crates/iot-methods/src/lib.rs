@@ -1,21 +1,43 @@
 //! The direct-method protocol of the IoT Hub model: method names, invocations and results,
-//! payload rules.
+//! payload rules, topics, handler routing on devices and the hub's pending-call table.
 //!
 //! Pure and sans-IO: nothing here opens a socket, spawns a task or reads a clock.
 //!
 //! # Layout
-//! - [`name`](MethodName): validated method names.
+//! - [`MethodName`], [`RequestId`]: validated names and request ids.
 //! - [`payload`]: the JSON payload rules and wire encoding.
-//! - [`invocation`](MethodInvocation): the REST body a back end posts and the
-//!   [`MethodResult`] it gets back.
+//! - [`MethodInvocation`], [`MethodResult`]: the REST body a back end posts and the answer it
+//!   gets back.
+//! - [`MethodRequest`], [`MethodResponse`]: what travels over MQTT between hub and device.
+//! - [`topic`]: the MQTT topic codec.
+//! - [`PendingCalls`]: the hub's sans-IO table of calls in progress, with the call lifecycle
+//!   [`CallState`] and outcomes [`CallOutcome`] / [`CallFailure`] (IoT Hub's error codes).
 //! - [`Error`]: the crate's error type.
 #![forbid(unsafe_code)]
 
 mod error;
 mod invocation;
+mod lifecycle;
 mod name;
+mod outcome;
 pub mod payload;
+mod pending;
+mod request;
+mod request_id;
+mod response;
+pub mod topic;
+
+#[cfg(test)]
+mod strategies;
 
 pub use error::Error;
 pub use invocation::{MethodInvocation, MethodResult};
+pub use lifecycle::{CallEnd, CallEvent, CallState};
 pub use name::MethodName;
+pub use outcome::{
+    CallFailure, CallOutcome, ERROR_CODE_DEVICE_NOT_ONLINE, ERROR_CODE_GATEWAY_TIMEOUT,
+};
+pub use pending::{CallId, PendingCalls, PendingStats, ResponseDisposition};
+pub use request::MethodRequest;
+pub use request_id::RequestId;
+pub use response::MethodResponse;
