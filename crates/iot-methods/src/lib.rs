@@ -10,12 +10,15 @@
 //!   gets back.
 //! - [`MethodRequest`], [`MethodResponse`]: what travels over MQTT between hub and device.
 //! - [`topic`]: the MQTT topic codec.
+//! - [`Router`], [`MethodHandler`]: routing method calls to application handlers on a device.
 //! - [`PendingCalls`]: the hub's sans-IO table of calls in progress, with the call lifecycle
 //!   [`CallState`] and outcomes [`CallOutcome`] / [`CallFailure`] (IoT Hub's error codes).
 //! - [`Error`]: the crate's error type.
 #![forbid(unsafe_code)]
 
+mod catch_panic;
 mod error;
+mod handler;
 mod invocation;
 mod lifecycle;
 mod name;
@@ -25,12 +28,14 @@ mod pending;
 mod request;
 mod request_id;
 mod response;
+mod router;
 pub mod topic;
 
 #[cfg(test)]
 mod strategies;
 
 pub use error::Error;
+pub use handler::{HandlerError, MethodHandler};
 pub use invocation::{MethodInvocation, MethodResult};
 pub use lifecycle::{CallEnd, CallEvent, CallState};
 pub use name::MethodName;
@@ -41,3 +46,4 @@ pub use pending::{CallId, PendingCalls, PendingStats, ResponseDisposition};
 pub use request::MethodRequest;
 pub use request_id::RequestId;
 pub use response::MethodResponse;
+pub use router::{HANDLER_FAILURE_STATUS, NOT_IMPLEMENTED_STATUS, Router, RouterBuilder};
