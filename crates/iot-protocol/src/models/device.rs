@@ -1,0 +1,274 @@
+//! The device identity (`/devices/{id}`) and its authentication.
+
+use iot_twin::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::key::serde_option as key_serde;
+use crate::{DeviceId, SharedAccessKey};
+
+/// A device identity in the registry: the body of `PUT /devices/{id}` and of the hub's answers.
+///
+/// ```
+/// use iot_protocol::{Device, DeviceId, DeviceStatus};
+///
+/// let device: Device = serde_json::from_str(r#"{"deviceId":"d1","status":"disabled","extra":1}"#).unwrap();
+/// assert_eq!(device.device_id.as_str(), "d1");
+/// assert_eq!(device.status, Some(DeviceStatus::Disabled));
+/// assert_eq!(
+///     serde_json::to_string(&Device::new("d2".parse().unwrap())).unwrap(),
+///     r#"{"deviceId":"d2","statusReason":null}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// The device id.
+    pub device_id: DeviceId,
+    /// Distinguishes a re-created device from an earlier one with the same id (hub-generated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation_id: Option<String>,
+    /// The identity's etag (see [`crate::DeviceEtag`]). Kept as text so that any client value
+    /// is accepted on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// Whether the device is connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_state: Option<ConnectionState>,
+    /// Whether the device may connect (`enabled` when omitted on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeviceStatus>,
+    /// Why the status was set, up to 128 characters; written as `null` when unset, as the hub
+    /// does.
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    /// When `connection_state` last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_state_updated_time: Option<Timestamp>,
+    /// When `status` last changed (`0001-01-01T00:00:00Z` for never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_updated_time: Option<Timestamp>,
+    /// When the device last connected, sent or received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<Timestamp>,
+    /// Cloud-to-device messages queued for the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_to_device_message_count: Option<u64>,
+    /// How the device authenticates (`sas` with generated keys when omitted on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<AuthenticationMechanism>,
+    /// What the device is (an IoT Edge device or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<DeviceCapabilities>,
+    /// The device's scope (edge devices and their children).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_scope: Option<String>,
+    /// The scopes of the parent edge devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_scopes: Option<Vec<String>>,
+}
+
+impl Device {
+    /// A device with only its id set: what a client sends to create it with defaults.
+    pub fn new(device_id: DeviceId) -> Self {
+        Self {
+            device_id,
+            generation_id: None,
+            etag: None,
+            connection_state: None,
+            status: None,
+            status_reason: None,
+            connection_state_updated_time: None,
+            status_updated_time: None,
+            last_activity_time: None,
+            cloud_to_device_message_count: None,
+            authentication: None,
+            capabilities: None,
+            device_scope: None,
+            parent_scopes: None,
+        }
+    }
+}
+
+/// Whether a device or module may connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceStatus {
+    /// It may connect (`enabled`).
+    Enabled,
+    /// It may not (`disabled`); a connected device is disconnected.
+    Disabled,
+}
+
+/// Whether a device or module is connected; PascalCase on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConnectionState {
+    /// `Connected`.
+    Connected,
+    /// `Disconnected`.
+    Disconnected,
+}
+
+/// The capabilities of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCapabilities {
+    /// Whether the device is an IoT Edge device.
+    #[serde(default)]
+    pub iot_edge: bool,
+}
+
+/// How a device or module authenticates.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMechanism {
+    /// The keys, for `sas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symmetric_key: Option<SymmetricKey>,
+    /// The certificate thumbprints, for `selfSigned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_thumbprint: Option<X509Thumbprint>,
+    /// The kind of authentication (`sas` when omitted).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AuthenticationType>,
+}
+
+/// The kind of authentication a device or module uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthenticationType {
+    /// Symmetric keys and SAS tokens (`sas`).
+    #[default]
+    Sas,
+    /// A self-signed X.509 certificate matched by thumbprint (`selfSigned`).
+    SelfSigned,
+    /// An X.509 certificate chained to a verified CA (`certificateAuthority`).
+    CertificateAuthority,
+    /// No authentication of its own (`none`; modules authenticated by their edge device).
+    None,
+}
+
+/// A primary and a secondary key. An empty string on input reads as no key, which asks the hub
+/// to generate one (Node's service SDK sends `""`). `Debug` redacts the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SymmetricKey {
+    /// The primary key.
+    #[serde(default, with = "key_serde", skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<SharedAccessKey>,
+    /// The secondary key.
+    #[serde(default, with = "key_serde", skip_serializing_if = "Option::is_none")]
+    pub secondary_key: Option<SharedAccessKey>,
+}
+
+/// The thumbprints of a self-signed certificate; both are written even when `null`, as the hub
+/// does.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct X509Thumbprint {
+    /// The primary certificate's thumbprint.
+    #[serde(default)]
+    pub primary_thumbprint: Option<String>,
+    /// The secondary certificate's thumbprint.
+    #[serde(default)]
+    pub secondary_thumbprint: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// The device JSON of the real-hub fixture, with realistic keys.
+    fn real_device() -> Value {
+        json!({
+            "deviceId": "Test_Device_1",
+            "generationId": "637534345627501371",
+            "etag": "ODgxNTgwOA==",
+            "connectionState": "Disconnected",
+            "status": "enabled",
+            "statusReason": null,
+            "connectionStateUpdatedTime": "2021-05-12T08:48:08.7205939Z",
+            "statusUpdatedTime": "0001-01-01T00:00:00Z",
+            "lastActivityTime": "2021-05-12T08:48:07.6903807Z",
+            "cloudToDeviceMessageCount": 0,
+            "authentication": {
+                "symmetricKey": {
+                    "primaryKey": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                    "secondaryKey": "NMgJDvdKTxjLi+xBxxkDDEwDJxEvOE5u8BiT0mVgPeg="
+                },
+                "x509Thumbprint": {"primaryThumbprint": null, "secondaryThumbprint": null},
+                "type": "sas"
+            },
+            "capabilities": {"iotEdge": false}
+        })
+    }
+
+    #[test]
+    fn real_device_round_trips_exactly() {
+        let device: Device = serde_json::from_value(real_device()).unwrap();
+        assert_eq!(device.connection_state, Some(ConnectionState::Disconnected));
+        assert_eq!(device.status_updated_time, Some(Timestamp::MIN));
+        let auth = device.authentication.as_ref().unwrap();
+        assert_eq!(auth.kind, Some(AuthenticationType::Sas));
+        assert!(auth.symmetric_key.as_ref().unwrap().primary_key.is_some());
+        assert_eq!(serde_json::to_value(&device).unwrap(), real_device());
+    }
+
+    #[test]
+    fn debug_does_not_show_keys() {
+        let device: Device = serde_json::from_value(real_device()).unwrap();
+        let shown = format!("{device:?}");
+        assert!(
+            !shown.contains("AAECAw") && !shown.contains("NMgJ"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn node_create_body_asks_for_generated_keys() {
+        let body = json!({
+            "deviceId": "n1",
+            "status": "enabled",
+            "authentication": {"symmetricKey": {"primaryKey": "", "secondaryKey": ""},
+                               "x509Thumbprint": {"primaryThumbprint": "", "secondaryThumbprint": ""}}
+        });
+        let device: Device = serde_json::from_value(body).unwrap();
+        let keys = device.authentication.unwrap().symmetric_key.unwrap();
+        assert_eq!(keys, SymmetricKey::default());
+    }
+
+    #[test]
+    fn rejects_invalid_values_without_echoing_keys() {
+        let bad_id = json!({"deviceId": "a b"});
+        assert!(serde_json::from_value::<Device>(bad_id).is_err());
+        let bad_state = json!({"deviceId": "d", "connectionState": "connected"});
+        assert!(serde_json::from_value::<Device>(bad_state).is_err());
+        let bad_key =
+            json!({"deviceId": "d", "authentication": {"symmetricKey": {"primaryKey": "s3cret!"}}});
+        let err = serde_json::from_value::<Device>(bad_key).unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn enums_use_the_wire_spelling() {
+        for (kind, text) in [
+            (AuthenticationType::Sas, "sas"),
+            (AuthenticationType::SelfSigned, "selfSigned"),
+            (
+                AuthenticationType::CertificateAuthority,
+                "certificateAuthority",
+            ),
+            (AuthenticationType::None, "none"),
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(text));
+        }
+        assert_eq!(
+            serde_json::to_value(ConnectionState::Connected).unwrap(),
+            json!("Connected")
+        );
+        assert_eq!(
+            serde_json::to_value(DeviceStatus::Disabled).unwrap(),
+            json!("disabled")
+        );
+    }
+}
