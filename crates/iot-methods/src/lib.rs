@@ -16,6 +16,7 @@
 //! - [`Error`]: the crate's error type.
 #![forbid(unsafe_code)]
 
+mod call_id;
 mod catch_panic;
 mod error;
 mod handler;
@@ -34,6 +35,7 @@ pub mod topic;
 #[cfg(test)]
 mod strategies;
 
+pub use call_id::CallId;
 pub use error::Error;
 pub use handler::{HandlerError, MethodHandler};
 pub use invocation::{MethodInvocation, MethodResult};
@@ -42,7 +44,7 @@ pub use name::MethodName;
 pub use outcome::{
     CallFailure, CallOutcome, ERROR_CODE_DEVICE_NOT_ONLINE, ERROR_CODE_GATEWAY_TIMEOUT,
 };
-pub use pending::{CallId, PendingCalls, PendingStats, ResponseDisposition};
+pub use pending::{PendingCalls, PendingStats, ResponseDisposition};
 pub use request::MethodRequest;
 pub use request_id::RequestId;
 pub use response::MethodResponse;

@@ -1,25 +1,16 @@
 //! The hub's table of method calls in progress: dispatch, correlation and timeouts. Sans-IO.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::fmt;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::call_id::{CallId, CallMap};
 use crate::lifecycle::{CallEnd, CallEvent, CallState};
 use crate::outcome::{CallFailure, CallOutcome};
 use crate::{Error, MethodInvocation, MethodName, MethodRequest, MethodResult, RequestId};
-
-/// Identifies one call in a [`PendingCalls`] table. Unique per table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CallId(u64);
-
-impl fmt::Display for CallId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "call {}", self.0)
-    }
-}
 
 /// Counts of device responses the table dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,9 +93,10 @@ pub enum ResponseDisposition {
 #[derive(Debug)]
 pub struct PendingCalls<K> {
     /// Every call not yet forgotten, by id.
-    calls: HashMap<CallId, Call<K>>,
-    /// The current deadline of every call in `calls`, in time order.
-    deadlines: BTreeSet<(Instant, CallId)>,
+    calls: CallMap<Call<K>>,
+    /// Deadlines, earliest first. An entry is live when it matches its call's `deadline`;
+    /// entries left behind by a transition are dropped when they reach the top.
+    deadlines: BinaryHeap<Reverse<(Instant, CallId)>>,
     /// Calls waiting for each offline device, in invocation order.
     waiting: HashMap<K, BTreeSet<CallId>>,
     /// Devices connected and subscribed to method requests.
@@ -125,7 +117,7 @@ pub struct PendingCalls<K> {
 struct Call<K> {
     device: K,
     state: CallState,
-    /// The call's entry in `deadlines`.
+    /// The call's live deadline: connect timeout, response timeout or end of retention.
     deadline: Instant,
     response_timeout: Duration,
     /// The method and payload, until handed out by `poll_transmit`.
@@ -139,8 +131,8 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
     /// An empty table; call ids (and request ids) start at 1.
     pub fn new() -> Self {
         Self {
-            calls: HashMap::new(),
-            deadlines: BTreeSet::new(),
+            calls: CallMap::default(),
+            deadlines: BinaryHeap::new(),
             waiting: HashMap::new(),
             online: HashSet::new(),
             transmit: VecDeque::new(),
@@ -161,6 +153,7 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
         let online = self.online.contains(&device);
         if !online {
             self.waiting.entry(device.clone()).or_default().insert(id);
+            self.deadlines.push(Reverse((deadline, id)));
         }
         let call = Call {
             device,
@@ -170,7 +163,6 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
             request: Some(invocation.into_parts()),
         };
         self.calls.insert(id, call);
-        self.deadlines.insert((deadline, id));
         self.active += 1;
         if online {
             // A fresh call waits for its device, so this transition is always allowed.
@@ -227,27 +219,34 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
     }
 
     /// The earliest deadline: call [`handle_timeout`](Self::handle_timeout) once it passes.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.first().map(|&(at, _)| at)
+    /// (It takes `&mut self` to drop deadlines that transitions left behind.)
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
+            if self.is_live(at, id) {
+                return Some(at);
+            }
+            self.deadlines.pop();
+        }
+        None
     }
 
     /// Applies every deadline at or before `now`: connect and response timeouts end calls,
     /// and ended calls past their retention are forgotten.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&(at, id)) = self.deadlines.first() {
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
             if at > now {
                 break;
             }
-            self.deadlines.pop_first();
-            let completed = self
-                .calls
-                .get(&id)
-                .is_some_and(|call| call.state.is_completed());
-            if completed {
-                self.calls.remove(&id);
-            } else {
-                // Every live call takes a deadline in every state but `Completed`.
-                let _ = self.apply(id, CallEvent::Deadline, now);
+            self.deadlines.pop();
+            match self.calls.get(&id) {
+                Some(call) if call.deadline == at && call.state.is_completed() => {
+                    self.calls.remove(&id);
+                }
+                Some(call) if call.deadline == at => {
+                    // Every live call takes a deadline in every state but `Completed`.
+                    let _ = self.apply(id, CallEvent::Deadline, now);
+                }
+                _ => {}
             }
         }
     }
@@ -308,6 +307,11 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
         self.stats
     }
 
+    /// Whether `at` is the live deadline of call `id`.
+    fn is_live(&self, at: Instant, id: CallId) -> bool {
+        self.calls.get(&id).is_some_and(|call| call.deadline == at)
+    }
+
     /// Finds the call `request_id` answers and completes it if the answer is acceptable.
     fn correlate(
         &mut self,
@@ -356,8 +360,7 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
             CallState::WaitingForDevice | CallState::InFlight => None,
         };
         if let Some(deadline) = deadline {
-            self.deadlines.remove(&(call.deadline, id));
-            self.deadlines.insert((deadline, id));
+            self.deadlines.push(Reverse((deadline, id)));
             call.deadline = deadline;
         }
         if from == CallState::WaitingForDevice {

@@ -65,10 +65,7 @@ impl MethodRequest {
 
     /// The MQTT topic of this request.
     pub fn topic(&self) -> String {
-        let mut out = String::new();
-        // Writing to a `String` cannot fail.
-        let _ = topic::write_request(&mut out, &self.name, &self.request_id);
-        out
+        topic::request_topic(&self.name, &self.request_id)
     }
 
     /// The method being called.

@@ -59,10 +59,7 @@ impl MethodResponse {
     /// [`payload::MAX_PAYLOAD_BYTES`].
     pub fn to_publish(&self, request_id: &RequestId) -> Result<(String, Vec<u8>), Error> {
         let body = payload::to_bytes(&self.payload)?;
-        let mut topic = String::new();
-        // Writing to a `String` cannot fail.
-        let _ = topic::write_response(&mut topic, self.status, request_id);
-        Ok((topic, body))
+        Ok((topic::response_topic(self.status, request_id), body))
     }
 
     /// The status the device chose.

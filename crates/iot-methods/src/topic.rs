@@ -155,21 +155,30 @@ impl fmt::Display for ResponseTopic {
     }
 }
 
+/// The request topic for `name` and `rid`, allocated once.
+pub(crate) fn request_topic(name: &MethodName, rid: &RequestId) -> String {
+    let mut topic =
+        String::with_capacity(REQUEST_PREFIX.len() + name.as_str().len() + 7 + rid.as_str().len());
+    // Writing to a `String` cannot fail.
+    let _ = write_request(&mut topic, name, rid);
+    topic
+}
+
+/// The response topic for `status` and `rid`, allocated once.
+pub(crate) fn response_topic(status: i32, rid: &RequestId) -> String {
+    let mut topic = String::with_capacity(RESPONSE_PREFIX.len() + 11 + 7 + rid.as_str().len());
+    // Writing to a `String` cannot fail.
+    let _ = write_response(&mut topic, status, rid);
+    topic
+}
+
 /// Writes the request topic for `name` and `rid`.
-pub(crate) fn write_request(
-    out: &mut impl fmt::Write,
-    name: &MethodName,
-    rid: &RequestId,
-) -> fmt::Result {
+fn write_request(out: &mut impl fmt::Write, name: &MethodName, rid: &RequestId) -> fmt::Result {
     write!(out, "{REQUEST_PREFIX}{name}/?{RID_KEY}={}", encode(rid))
 }
 
 /// Writes the response topic for `status` and `rid`.
-pub(crate) fn write_response(
-    out: &mut impl fmt::Write,
-    status: i32,
-    rid: &RequestId,
-) -> fmt::Result {
+fn write_response(out: &mut impl fmt::Write, status: i32, rid: &RequestId) -> fmt::Result {
     write!(out, "{RESPONSE_PREFIX}{status}/?{RID_KEY}={}", encode(rid))
 }
 
