@@ -94,8 +94,12 @@ impl SasToken {
         let signature_raw = raw.sig.ok_or(missing("sig"))?;
         let expiry_raw = raw.se.ok_or(missing("se"))?;
         Ok(Self {
-            resource: ResourceUri::parse(&unquote(resource_raw, INPUT, "sr")?)
-                .map_err(|_| invalid("sr", "must decode to a non-empty resource"))?,
+            resource: ResourceUri::parse(&unquote(resource_raw, INPUT, "sr")?).map_err(|_| {
+                invalid(
+                    "sr",
+                    "must decode to a non-empty resource without control characters",
+                )
+            })?,
             resource_raw: resource_raw.to_owned(),
             signature: decode_signature(signature_raw)?,
             signature_raw: signature_raw.to_owned(),

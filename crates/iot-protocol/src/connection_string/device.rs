@@ -181,32 +181,38 @@ impl DeviceConnectionString {
         if let Some(module) = self.identity.module_id() {
             text.push_str(&format!(";ModuleId={module}"));
         }
-        match &self.credential {
-            DeviceCredential::SharedAccessKey { key, policy_name } => {
-                if let Some(name) = policy_name {
-                    text.push_str(&format!(";SharedAccessKeyName={name}"));
-                }
-                let key = if secret {
-                    key.to_secret_string()
-                } else {
-                    REDACTED.to_owned()
-                };
-                text.push_str(&format!(";SharedAccessKey={key}"));
-            }
-            DeviceCredential::SharedAccessSignature(token) => {
-                let token = if secret {
-                    token.to_secret_string()
-                } else {
-                    token.to_string()
-                };
-                text.push_str(&format!(";SharedAccessSignature={token}"));
-            }
-            DeviceCredential::X509 => text.push_str(";x509=true"),
-        }
+        text.push_str(&render_credential(&self.credential, secret));
         if let Some(gateway) = &self.gateway_host_name {
             text.push_str(&format!(";GatewayHostName={gateway}"));
         }
         text
+    }
+}
+
+/// The credential's pairs, each preceded by `;`, with the secret in clear or redacted.
+fn render_credential(credential: &DeviceCredential, secret: bool) -> String {
+    match credential {
+        DeviceCredential::SharedAccessKey { key, policy_name } => {
+            let name = policy_name
+                .as_ref()
+                .map(|name| format!(";SharedAccessKeyName={name}"))
+                .unwrap_or_default();
+            let key = if secret {
+                key.to_secret_string()
+            } else {
+                REDACTED.to_owned()
+            };
+            format!("{name};SharedAccessKey={key}")
+        }
+        DeviceCredential::SharedAccessSignature(token) => {
+            let token = if secret {
+                token.to_secret_string()
+            } else {
+                token.to_string()
+            };
+            format!(";SharedAccessSignature={token}")
+        }
+        DeviceCredential::X509 => ";x509=true".to_owned(),
     }
 }
 
