@@ -98,6 +98,13 @@ pub enum Error {
     },
 
     // ----- A method invocation breaks a rule (the back end's request) -----
+    /// The invocation body is not a JSON object with a string `methodName` and integer (or
+    /// `null`) timeouts.
+    #[error("invalid method invocation: {reason}")]
+    MalformedInvocation {
+        /// What the JSON parser objected to, with line and column.
+        reason: String,
+    },
     /// `responseTimeoutInSeconds` is outside the documented range.
     #[error("responseTimeoutInSeconds is {seconds}, it must be between {min} and {max}")]
     ResponseTimeoutOutOfRange {

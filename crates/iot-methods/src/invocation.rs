@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::{Error, MethodName, payload};
@@ -32,8 +32,12 @@ use crate::{Error, MethodName, payload};
 /// let too_short = r#"{"methodName":"reboot","responseTimeoutInSeconds":1}"#;
 /// assert!(serde_json::from_str::<MethodInvocation>(too_short).is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "InvocationWire", into = "InvocationWire")]
+///
+/// Serde reports a broken rule only as text; [`MethodInvocation::from_json`] reports it as a
+/// typed [`Error`], so that a hub can answer 413 for a payload over the limit and 400 for the
+/// rest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "InvocationWire")]
 pub struct MethodInvocation {
     method_name: MethodName,
     payload: Value,
@@ -67,6 +71,30 @@ impl MethodInvocation {
             response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
         })
+    }
+
+    /// Reads an invocation from a REST request body, with typed errors.
+    ///
+    /// ```
+    /// use iot_methods::{Error, MethodInvocation};
+    ///
+    /// let body = br#"{"methodName":"reboot","connectTimeoutInSeconds":301}"#;
+    /// assert!(matches!(
+    ///     MethodInvocation::from_json(body),
+    ///     Err(Error::ConnectTimeoutOutOfRange { seconds: 301, .. })
+    /// ));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::MalformedInvocation`] when the body is not a JSON object of the expected shape;
+    /// otherwise the error of the first field that breaks a rule (method name, payload size,
+    /// timeouts).
+    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+        let wire: InvocationWire =
+            serde_json::from_slice(body).map_err(|err| Error::MalformedInvocation {
+                reason: err.to_string(),
+            })?;
+        Self::try_from(wire)
     }
 
     /// Sets how long the hub waits for the device's answer once the request is sent.
@@ -149,11 +177,24 @@ fn in_range(seconds: i64, min: u64, max: u64) -> Option<Duration> {
         .then(|| Duration::from_secs(secs))
 }
 
-/// The JSON shape of [`MethodInvocation`].
-#[derive(Serialize, Deserialize)]
+impl Serialize for MethodInvocation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        InvocationWireRef {
+            method_name: &self.method_name,
+            payload: &self.payload,
+            response_timeout_in_seconds: whole_seconds(self.response_timeout),
+            connect_timeout_in_seconds: whole_seconds(self.connect_timeout),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The JSON shape of [`MethodInvocation`], as read. The name is read as plain text so that
+/// its rules are checked (with typed errors) in `try_from`.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InvocationWire {
-    method_name: MethodName,
+    method_name: String,
     #[serde(default)]
     payload: Value,
     #[serde(default)]
@@ -166,7 +207,7 @@ impl TryFrom<InvocationWire> for MethodInvocation {
     type Error = Error;
 
     fn try_from(wire: InvocationWire) -> Result<Self, Error> {
-        let mut invocation = Self::new(wire.method_name, wire.payload)?;
+        let mut invocation = Self::new(MethodName::try_from(wire.method_name)?, wire.payload)?;
         if let Some(seconds) = wire.response_timeout_in_seconds {
             invocation.response_timeout = response_timeout_from_secs(seconds)?;
         }
@@ -177,15 +218,14 @@ impl TryFrom<InvocationWire> for MethodInvocation {
     }
 }
 
-impl From<MethodInvocation> for InvocationWire {
-    fn from(invocation: MethodInvocation) -> Self {
-        Self {
-            method_name: invocation.method_name,
-            payload: invocation.payload,
-            response_timeout_in_seconds: Some(whole_seconds(invocation.response_timeout)),
-            connect_timeout_in_seconds: Some(whole_seconds(invocation.connect_timeout)),
-        }
-    }
+/// The JSON shape of [`MethodInvocation`], as written: every field, like the Node SDK.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvocationWireRef<'a> {
+    method_name: &'a MethodName,
+    payload: &'a Value,
+    response_timeout_in_seconds: i64,
+    connect_timeout_in_seconds: i64,
 }
 
 /// What a back end gets back from a method call the device answered: the body of the 200
@@ -315,6 +355,44 @@ mod tests {
         assert!(matches!(err, Error::PayloadTooLarge { size: 131_074, .. }));
         let body = json!({"methodName": "reboot", "payload": big}).to_string();
         assert!(parse(&body).unwrap_err().to_string().contains("131072"));
+    }
+
+    #[test]
+    fn from_json_gives_typed_errors() {
+        let from = |body: &str| MethodInvocation::from_json(body.as_bytes());
+        assert_eq!(
+            from(r#"{"methodName":"reboot","payload":[1]}"#).unwrap(),
+            parse(r#"{"methodName":"reboot","payload":[1]}"#).unwrap()
+        );
+        assert_eq!(from(r#"{"methodName":""}"#), Err(Error::EmptyMethodName));
+        assert!(matches!(
+            from(r#"{"methodName":"m","responseTimeoutInSeconds":301}"#),
+            Err(Error::ResponseTimeoutOutOfRange {
+                seconds: 301,
+                min: 5,
+                max: 300
+            })
+        ));
+        let big = json!({"methodName": "m", "payload": "x".repeat(payload::MAX_PAYLOAD_BYTES)});
+        assert!(matches!(
+            from(&big.to_string()),
+            Err(Error::PayloadTooLarge {
+                size: 131_074,
+                limit: 131_072
+            })
+        ));
+        for malformed in ["", "[]", r#"{"payload":1}"#, r#"{"methodName":7}"#, "{"] {
+            let err = from(malformed).unwrap_err();
+            assert!(
+                matches!(err, Error::MalformedInvocation { .. }),
+                "{malformed}: {err:?}"
+            );
+        }
+        let err = from(r#"{"payload":1}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `methodName`"),
+            "{err}"
+        );
     }
 
     #[test]
