@@ -364,12 +364,7 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
             call.deadline = deadline;
         }
         if from == CallState::WaitingForDevice {
-            if let Some(waiting) = self.waiting.get_mut(&call.device) {
-                waiting.remove(&id);
-                if waiting.is_empty() {
-                    self.waiting.remove(&call.device);
-                }
-            }
+            stop_waiting(&mut self.waiting, &call.device, id);
         }
         match to {
             CallState::AwaitingTransmit => self.transmit.push_back(id),
@@ -397,6 +392,16 @@ impl<K: Eq + Hash + Clone> PendingCalls<K> {
 impl<K: Eq + Hash + Clone> Default for PendingCalls<K> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Removes call `id` from the calls in `waiting` for `device`.
+fn stop_waiting<K: Eq + Hash>(waiting: &mut HashMap<K, BTreeSet<CallId>>, device: &K, id: CallId) {
+    if let Some(calls) = waiting.get_mut(device) {
+        calls.remove(&id);
+        if calls.is_empty() {
+            waiting.remove(device);
+        }
     }
 }
 
