@@ -205,6 +205,25 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The code IoT Hub answers a failed twin write with: 400006 `IotHubFormatError` when the
+    /// body is not a well-formed twin document, 400004 `ArgumentInvalid` when it breaks a rule
+    /// about keys, values or depth, 403100 when a section would outgrow its size quota.
+    pub fn for_twin_error(error: &iot_twin::TwinError) -> Self {
+        Self::from(error.class())
+    }
+}
+
+impl From<iot_twin::ErrorClass> for ErrorCode {
+    fn from(class: iot_twin::ErrorClass) -> Self {
+        match class {
+            iot_twin::ErrorClass::Malformed => Self::IotHubFormatError,
+            iot_twin::ErrorClass::QuotaExceeded => Self::DeviceModelMaxPropertiesExceeded,
+            _ => Self::ArgumentInvalid,
+        }
+    }
+}
+
 impl FromStr for ErrorCode {
     type Err = ProtocolError;
 
@@ -292,6 +311,33 @@ mod tests {
         let mut sorted = ErrorCode::ALL.to_vec();
         sorted.sort_by_key(|c| c.number());
         assert_eq!(sorted, ErrorCode::ALL);
+    }
+
+    #[test]
+    fn twin_errors_map_to_the_hubs_codes() {
+        let cases = [
+            (iot_twin::Patch::from_slice(b"{").unwrap_err(), 400_006),
+            (iot_twin::Patch::from_slice(b"[]").unwrap_err(), 400_006),
+            (
+                iot_twin::Patch::from_slice(br#"{"a.b":1}"#).unwrap_err(),
+                400_004,
+            ),
+            (
+                iot_twin::TwinError::SectionTooLarge {
+                    section: iot_twin::SectionKind::Reported,
+                    size: 40_000,
+                    limit: 32_768,
+                },
+                403_100,
+            ),
+        ];
+        for (error, number) in cases {
+            assert_eq!(
+                ErrorCode::for_twin_error(&error).number(),
+                number,
+                "{error}"
+            );
+        }
     }
 
     #[test]
