@@ -41,12 +41,22 @@ pub(crate) fn merge_maps(target: &mut Map<String, Value>, patch: &Map<String, Va
                 }
             },
             leaf => match target.get_mut(key) {
-                Some(slot) => *slot = leaf.clone(),
+                Some(slot) => assign(slot, leaf),
                 None => {
                     target.insert(key.clone(), leaf.clone());
                 }
             },
         }
+    }
+}
+
+/// Sets `slot` to a copy of `value`, reusing the string buffer when both are strings.
+pub(crate) fn assign(slot: &mut Value, value: &Value) {
+    match (slot, value) {
+        (Value::String(old), Value::String(new)) if old.capacity() >= new.len() => {
+            old.clone_from(new);
+        }
+        (slot, value) => *slot = value.clone(),
     }
 }
 

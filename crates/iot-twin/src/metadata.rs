@@ -86,14 +86,12 @@ impl Metadata {
 
     /// The tree for a freshly written object, every node stamped.
     pub(crate) fn for_members(map: &Map<String, Value>, stamp: Stamp) -> Self {
-        let children = map
-            .iter()
-            .map(|(key, value)| (key.clone(), Self::for_value(value, stamp)))
-            .collect();
-        Self {
-            children,
-            ..Self::leaf(stamp)
+        let mut node = Self::leaf(stamp);
+        for (key, value) in map {
+            node.children
+                .insert(key.clone(), Self::for_value(value, stamp));
         }
+        node
     }
 
     fn for_value(value: &Value, stamp: Stamp) -> Self {
@@ -112,6 +110,22 @@ impl Metadata {
     /// The child `key`, for a write that merges into it.
     pub(crate) fn child_mut(&mut self, key: &str) -> Option<&mut Self> {
         self.children.get_mut(key)
+    }
+
+    /// Makes the child `key` a leaf stamped `stamp`, reusing the existing node when there is
+    /// one.
+    pub(crate) fn set_leaf(&mut self, key: &str, stamp: Stamp) {
+        match self.children.get_mut(key) {
+            Some(slot) => {
+                slot.touch(stamp);
+                if !slot.children.is_empty() {
+                    slot.children.clear();
+                }
+            }
+            None => {
+                self.children.insert(key.to_owned(), Self::leaf(stamp));
+            }
+        }
     }
 
     /// Sets the child `key`, reusing its key allocation when it exists.

@@ -104,7 +104,6 @@ pub(crate) enum Planned<'a> {
     /// Merge `patch` into the content.
     Merge {
         patch: &'a Patch,
-        size: usize,
         version: Option<TwinVersion>,
     },
     /// Install `content` (already free of `null`s) in place of the content.
@@ -203,13 +202,13 @@ impl Section {
         patch: &'a Patch,
         limits: &Limits,
     ) -> Result<Planned<'a>, TwinError> {
-        let size = apply::merged_size(&self.content, self.size, patch, limits)?;
-        self.check_size(size, limits)?;
-        Ok(Planned::Merge {
-            patch,
-            size,
-            version: self.next_version()?,
-        })
+        let growth = apply::check_patch(patch, limits)?;
+        let version = self.next_version()?;
+        if self.size.saturating_add(growth) > limits.max_section_bytes(self.kind) {
+            let size = apply::size_after_merge(&self.content, self.size, patch);
+            self.check_size(size, limits)?;
+        }
+        Ok(Planned::Merge { patch, version })
     }
 
     /// Checks a replacement by `content` (`None`: clear) against the limits.
@@ -234,24 +233,21 @@ impl Section {
     /// device; for a merge it is empty (the device is sent the merged patch itself).
     pub(crate) fn commit(&mut self, planned: Planned<'_>, now: Timestamp) -> Replaced {
         match planned {
-            Planned::Merge {
-                patch,
-                size,
-                version,
-            } => {
+            Planned::Merge { patch, version } => {
                 let stamp = self.stamp(now, version);
+                let mut change = apply::SizeChange::default();
+                let patch = patch.as_map();
                 match &mut self.tracking {
                     Some(tracking) => {
-                        apply::merge_tracked(
-                            &mut self.content,
-                            &mut tracking.metadata,
-                            patch.as_map(),
-                            stamp,
-                        );
+                        let metadata = &mut tracking.metadata;
+                        apply::merge_into(&mut self.content, metadata, patch, stamp, &mut change);
                     }
-                    None => crate::merge::merge_maps(&mut self.content, patch.as_map()),
+                    None => {
+                        let untracked = &mut apply::Untracked;
+                        apply::merge_into(&mut self.content, untracked, patch, stamp, &mut change);
+                    }
                 }
-                self.finish(size, version)
+                self.finish(change.applied_to(self.size), version)
             }
             Planned::Replace {
                 content,

@@ -1,20 +1,22 @@
 //! The two phases of a section write: checking it against the limits without touching the
-//! section, then carrying it out (content and metadata in one walk).
+//! section, then carrying it out in one walk that updates content, metadata and size.
 //!
-//! The check walks only the patch and the content it replaces or deletes, keeping the section's
-//! size up to date by difference, so a small patch on a large section costs little.
+//! The check looks at the patch alone and bounds how much it can grow the section (each added
+//! member counted in full, nothing counted as removed). Only when that bound could cross the
+//! section limit does it walk the content to compute the exact size; a small patch on a section
+//! well under its limit costs no content lookups before the write.
 
 use serde_json::{Map, Value};
 
-use crate::merge::pruned;
+use crate::merge::{assign, pruned};
 use crate::metadata::Stamp;
 use crate::path::Path;
-use crate::rules::{check_key_len, check_member_value, check_object, string_size, value_size};
+use crate::rules::{check_object, members_size, string_size, value_size};
 use crate::{Limits, Metadata, Patch, TwinError};
 
-/// How much a patch adds to and removes from the section's size.
+/// How much a write adds to and removes from the section's size.
 #[derive(Debug, Default)]
-struct SizeChange {
+pub(super) struct SizeChange {
     added: usize,
     removed: usize,
 }
@@ -27,80 +29,59 @@ impl SizeChange {
     fn remove(&mut self, size: usize) {
         self.removed = self.removed.saturating_add(size);
     }
+
+    /// The size after the change of a section of size `size`.
+    pub(super) fn applied_to(&self, size: usize) -> usize {
+        size.saturating_add(self.added).saturating_sub(self.removed)
+    }
 }
 
-/// Checks `patch` against the limits as it would merge into `content` (of size `size`) and
-/// returns the section's size afterwards.
-pub(super) fn merged_size(
-    content: &Map<String, Value>,
-    size: usize,
-    patch: &Patch,
-    limits: &Limits,
-) -> Result<usize, TwinError> {
+/// Checks the values of `patch` against the limits; returns an upper bound of the size it can
+/// add to a section.
+pub(super) fn check_patch(patch: &Patch, limits: &Limits) -> Result<usize, TwinError> {
+    check_object(patch.as_map(), 0, &Path::Root, limits)
+}
+
+/// The exact size of `content` (of size `size`) after merging `patch`, without merging it.
+pub(super) fn size_after_merge(content: &Map<String, Value>, size: usize, patch: &Patch) -> usize {
     let mut change = SizeChange::default();
-    check_merge(
-        Some(content),
-        patch.as_map(),
-        0,
-        &Path::Root,
-        limits,
-        &mut change,
-    )?;
-    Ok(size
-        .saturating_add(change.added)
-        .saturating_sub(change.removed))
+    measure_merge(Some(content), patch.as_map(), &mut change);
+    change.applied_to(size)
 }
 
-/// Walks the patch object `patch` merging into `target` (`None`: a new object) at `depth`.
-fn check_merge(
+fn measure_merge(
     target: Option<&Map<String, Value>>,
     patch: &Map<String, Value>,
-    depth: usize,
-    path: &Path<'_>,
-    limits: &Limits,
     change: &mut SizeChange,
-) -> Result<(), TwinError> {
-    if depth > limits.max_depth() {
-        return Err(TwinError::TooDeep {
-            path: path.render(),
-            depth,
-            limit: limits.max_depth(),
-        });
-    }
+) {
     for (key, value) in patch {
-        let member = path.key(key);
-        check_key_len(key, &member, limits)?;
         let existing = target.and_then(|t| t.get(key));
-        match value {
-            Value::Null => {
-                if let Some(old) = existing {
-                    change.remove(string_size(key).saturating_add(value_size(old)));
-                }
+        match (value, existing) {
+            (Value::Null, Some(old)) => {
+                change.remove(string_size(key).saturating_add(value_size(old)));
             }
-            Value::Object(inner) => {
-                let nested = match existing {
-                    Some(Value::Object(old)) => Some(old),
-                    Some(old) => {
-                        change.remove(value_size(old));
-                        None
-                    }
-                    None => {
-                        change.add(string_size(key));
-                        None
-                    }
-                };
-                check_merge(nested, inner, depth + 1, &member, limits, change)?;
+            (Value::Null, None) => {}
+            (Value::Object(inner), Some(Value::Object(old))) => {
+                measure_merge(Some(old), inner, change);
             }
-            leaf => {
-                change.add(check_member_value(leaf, depth + 1, &member, limits)?);
-                match existing {
-                    Some(old) => change.remove(value_size(old)),
-                    None => change.add(string_size(key)),
-                }
+            (Value::Object(inner), _) => {
+                replace_size(key, existing, change);
+                measure_merge(None, inner, change);
+            }
+            (leaf, _) => {
+                replace_size(key, existing, change);
+                change.add(value_size(leaf));
             }
         }
     }
-    Ok(())
+}
+
+/// Counts out the old value of a member being replaced, or counts in the key of a new one.
+fn replace_size(key: &str, existing: Option<&Value>, change: &mut SizeChange) {
+    match existing {
+        Some(old) => change.remove(value_size(old)),
+        None => change.add(string_size(key)),
+    }
 }
 
 /// Checks a replacement content against the limits; returns it without `null`s, and its size.
@@ -108,54 +89,144 @@ pub(super) fn checked_content(
     content: &Patch,
     limits: &Limits,
 ) -> Result<(Map<String, Value>, usize), TwinError> {
-    let size = check_object(content.as_map(), 0, &Path::Root, limits)?;
-    Ok((pruned(content.as_map()), size))
+    check_object(content.as_map(), 0, &Path::Root, limits)?;
+    let content = pruned(content.as_map());
+    let size = members_size(&content);
+    Ok((content, size))
 }
 
-/// Merges `patch` into `target` and stamps `meta`, the metadata of `target`: the object itself,
-/// every member the patch writes and every object it merges into.
-pub(super) fn merge_tracked(
+/// What a merge records besides content: the `$metadata` tree, or nothing (tags).
+pub(super) trait Tracker {
+    /// The node was merged into.
+    fn touch(&mut self, stamp: Stamp);
+    /// Member `key` was deleted.
+    fn remove(&mut self, key: &str);
+    /// Member `key` was set to a leaf.
+    fn set_leaf(&mut self, key: &str, stamp: Stamp);
+    /// Member `key` was set to the new object `fresh`.
+    fn set_object(&mut self, key: &str, fresh: &Map<String, Value>, stamp: Stamp);
+    /// Runs `merge` on the tracker of member `key`, the object `existing`.
+    fn merge_child(
+        &mut self,
+        key: &str,
+        existing: &mut Map<String, Value>,
+        stamp: Stamp,
+        merge: impl FnOnce(&mut Self, &mut Map<String, Value>),
+    );
+}
+
+impl Tracker for Metadata {
+    fn touch(&mut self, stamp: Stamp) {
+        Self::touch(self, stamp);
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.remove_child(key);
+    }
+
+    fn set_leaf(&mut self, key: &str, stamp: Stamp) {
+        Self::set_leaf(self, key, stamp);
+    }
+
+    fn set_object(&mut self, key: &str, fresh: &Map<String, Value>, stamp: Stamp) {
+        self.set_child(key, Self::for_members(fresh, stamp));
+    }
+
+    fn merge_child(
+        &mut self,
+        key: &str,
+        existing: &mut Map<String, Value>,
+        stamp: Stamp,
+        merge: impl FnOnce(&mut Self, &mut Map<String, Value>),
+    ) {
+        match self.child_mut(key) {
+            Some(child) => merge(child, existing),
+            None => {
+                let mut child = Self::for_members(existing, stamp);
+                merge(&mut child, existing);
+                self.insert_child(key.to_owned(), child);
+            }
+        }
+    }
+}
+
+/// Tracks nothing: tags have no metadata.
+#[derive(Debug)]
+pub(super) struct Untracked;
+
+impl Tracker for Untracked {
+    fn touch(&mut self, _: Stamp) {}
+
+    fn remove(&mut self, _: &str) {}
+
+    fn set_leaf(&mut self, _: &str, _: Stamp) {}
+
+    fn set_object(&mut self, _: &str, _: &Map<String, Value>, _: Stamp) {}
+
+    fn merge_child(
+        &mut self,
+        _: &str,
+        existing: &mut Map<String, Value>,
+        _: Stamp,
+        merge: impl FnOnce(&mut Self, &mut Map<String, Value>),
+    ) {
+        merge(self, existing);
+    }
+}
+
+/// Merges `patch` into `target` (RFC 7386), records what changed in `tracker` (the object
+/// itself, every member written and every object merged into), and counts the size change.
+pub(super) fn merge_into<T: Tracker>(
     target: &mut Map<String, Value>,
-    meta: &mut Metadata,
+    tracker: &mut T,
     patch: &Map<String, Value>,
     stamp: Stamp,
+    change: &mut SizeChange,
 ) {
-    meta.touch(stamp);
+    tracker.touch(stamp);
     for (key, value) in patch {
         match value {
             Value::Null => {
-                if target.remove(key).is_some() {
-                    meta.remove_child(key);
+                if let Some(old) = target.remove(key) {
+                    change.remove(string_size(key).saturating_add(value_size(&old)));
+                    tracker.remove(key);
                 }
             }
             Value::Object(inner) => match target.get_mut(key) {
-                Some(Value::Object(existing)) => match meta.child_mut(key) {
-                    Some(child) => merge_tracked(existing, child, inner, stamp),
-                    None => {
-                        let mut child = Metadata::for_members(existing, stamp);
-                        merge_tracked(existing, &mut child, inner, stamp);
-                        meta.insert_child(key.clone(), child);
-                    }
-                },
+                Some(Value::Object(existing)) => {
+                    tracker.merge_child(key, existing, stamp, |child, existing| {
+                        merge_into(existing, child, inner, stamp, change);
+                    });
+                }
                 slot => {
                     let fresh = pruned(inner);
-                    meta.set_child(key, Metadata::for_members(&fresh, stamp));
+                    change.add(members_size(&fresh));
+                    tracker.set_object(key, &fresh, stamp);
                     match slot {
-                        Some(slot) => *slot = Value::Object(fresh),
+                        Some(slot) => {
+                            change.remove(value_size(slot));
+                            *slot = Value::Object(fresh);
+                        }
                         None => {
+                            change.add(string_size(key));
                             target.insert(key.clone(), Value::Object(fresh));
                         }
                     }
                 }
             },
             leaf => {
+                change.add(value_size(leaf));
                 match target.get_mut(key) {
-                    Some(slot) => *slot = leaf.clone(),
+                    Some(slot) => {
+                        change.remove(value_size(slot));
+                        assign(slot, leaf);
+                    }
                     None => {
+                        change.add(string_size(key));
                         target.insert(key.clone(), leaf.clone());
                     }
                 }
-                meta.set_child(key, Metadata::leaf(stamp));
+                tracker.set_leaf(key, stamp);
             }
         }
     }

@@ -465,6 +465,16 @@ proptest! {
     }
 
     #[test]
+    fn measured_size_matches_the_merge(kind in kind(), start in document(), patch in patch()) {
+        let mut section = Section::new(kind, at(T0));
+        section.replace(&Patch::from_map(start).unwrap(), &Limits::UNLIMITED, at(T0)).unwrap();
+        let measured = apply::size_after_merge(section.content(), section.size(), &patch);
+        section.apply(&patch, &Limits::UNLIMITED, at(T1)).unwrap();
+        prop_assert_eq!(measured, section.size());
+        prop_assert_eq!(measured, members_size(section.content()));
+    }
+
+    #[test]
     fn replace_notification_converges_a_merging_copy(kind in kind(), start in document(), next in patch()) {
         let mut section = Section::new(kind, at(T0));
         section.replace(&Patch::from_map(start).unwrap(), &Limits::UNLIMITED, at(T0)).unwrap();
