@@ -1,0 +1,223 @@
+//! [`HubBuilder`]: the hub's settings, validated once in [`HubBuilder::start`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use iot_protocol::HostName;
+use iot_twin::Limits;
+
+use crate::core::Settings;
+use crate::store::Durability;
+use crate::{Hub, HubError, TlsConfig};
+
+/// How the MQTT endpoint is reached.
+#[derive(Debug, Clone, Default)]
+enum Transport {
+    /// Not chosen: TLS is the default, so `start` asks for a certificate.
+    #[default]
+    Unset,
+    Tls(TlsConfig),
+    Plain,
+}
+
+/// Where the hub keeps its state.
+#[derive(Debug, Clone, Default)]
+enum Storage {
+    /// Nothing survives the hub.
+    #[default]
+    Memory,
+    /// SQLite in this directory.
+    Dir(PathBuf),
+}
+
+/// Settings for a [`Hub`]; [`HubBuilder::start`] validates them and starts it.
+///
+/// Defaults follow IoT Hub: MQTT over TLS on `0.0.0.0:8883`, host name `localhost`, at most 50
+/// queued cloud-to-device messages per device kept for an hour, IoT Hub's twin limits; state in
+/// memory until [`HubBuilder::data_dir`] is given.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), iot_hub::HubError> {
+/// let hub = iot_hub::Hub::builder()
+///     .mqtt_addr("127.0.0.1:0".parse().unwrap())
+///     .plain_tcp()
+///     .in_memory()
+///     .start()
+///     .await?;
+/// println!("MQTT on {}", hub.mqtt_addr());
+/// hub.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start`"]
+pub struct HubBuilder {
+    mqtt_addr: SocketAddr,
+    transport: Transport,
+    storage: Storage,
+    durability: Durability,
+    host_name: String,
+    settings: Settings,
+}
+
+impl Default for HubBuilder {
+    fn default() -> Self {
+        Self {
+            mqtt_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8883)),
+            transport: Transport::Unset,
+            storage: Storage::Memory,
+            durability: Durability::default(),
+            host_name: "localhost".to_owned(),
+            settings: Settings {
+                limits: Limits::default(),
+                max_queued_messages: 50,
+                message_ttl: Duration::from_secs(3600),
+                outbound_capacity: 256,
+                connect_timeout: Duration::from_secs(30),
+                telemetry_capacity: 1024,
+            },
+        }
+    }
+}
+
+impl HubBuilder {
+    /// The address the MQTT endpoint listens on (default `0.0.0.0:8883`; port 0 picks a free
+    /// port, see [`Hub::mqtt_addr`]).
+    pub fn mqtt_addr(mut self, addr: SocketAddr) -> Self {
+        self.mqtt_addr = addr;
+        self
+    }
+
+    /// Serves MQTT over TLS with this certificate (the default transport).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.transport = Transport::Tls(tls);
+        self
+    }
+
+    /// Serves MQTT over plain TCP. An explicit choice, for tests and loopback use: the official
+    /// SDKs connect only over TLS.
+    pub fn plain_tcp(mut self) -> Self {
+        self.transport = Transport::Plain;
+        self
+    }
+
+    /// Keeps all state in memory (the default).
+    pub fn in_memory(mut self) -> Self {
+        self.storage = Storage::Memory;
+        self
+    }
+
+    /// Keeps state in an SQLite database in `dir` (created if missing), which one hub at a
+    /// time may use.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage = Storage::Dir(dir.into());
+        self
+    }
+
+    /// How much an acknowledged write survives (default [`Durability::Process`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The hub's host name: `HostName` in connection strings, the host devices put in their
+    /// MQTT username and the scope of SAS tokens (default `localhost`).
+    pub fn host_name(mut self, host_name: impl Into<String>) -> Self {
+        self.host_name = host_name.into();
+        self
+    }
+
+    /// How long an undelivered cloud-to-device message without its own expiry stays queued
+    /// (default one hour).
+    pub fn message_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.message_ttl = ttl;
+        self
+    }
+
+    /// The most cloud-to-device messages queued per device (default 50, IoT Hub's limit).
+    pub fn max_queued_messages(mut self, max: usize) -> Self {
+        self.settings.max_queued_messages = max;
+        self
+    }
+
+    /// How many messages the hub queues for one connection before it disconnects the device as
+    /// too slow (default 256).
+    pub fn outbound_queue(mut self, capacity: usize) -> Self {
+        self.settings.outbound_capacity = capacity;
+        self
+    }
+
+    /// How long a new connection has to send CONNECT (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// The twin limits (default IoT Hub's).
+    pub fn twin_limits(mut self, limits: Limits) -> Self {
+        self.settings.limits = limits;
+        self
+    }
+
+    /// How many telemetry messages a subscriber may fall behind before it loses the oldest
+    /// (default 1024).
+    pub fn telemetry_buffer(mut self, capacity: usize) -> Self {
+        self.settings.telemetry_capacity = capacity;
+        self
+    }
+
+    /// Validates the settings, opens the store, binds the MQTT port and starts serving.
+    ///
+    /// # Errors
+    /// [`HubError::InvalidConfig`] for an invalid setting (an unparsable host name, no
+    /// transport chosen, a zero limit), [`HubError::Store`] when the data directory cannot be
+    /// used, [`HubError::Bind`] when the port cannot be bound.
+    pub async fn start(self) -> Result<Hub, HubError> {
+        let host = HostName::parse(&self.host_name).map_err(|e| HubError::InvalidConfig {
+            setting: "host_name",
+            rule: e.to_string(),
+        })?;
+        let tls = match self.transport {
+            Transport::Tls(tls) => Some(tls),
+            Transport::Plain => None,
+            Transport::Unset => {
+                return Err(HubError::InvalidConfig {
+                    setting: "transport",
+                    rule: "must be chosen: TLS with `tls(..)` (IoT Hub's only transport) or \
+                           `plain_tcp()`"
+                        .into(),
+                });
+            }
+        };
+        check_settings(&self.settings)?;
+        let storage = match self.storage {
+            Storage::Memory => None,
+            Storage::Dir(dir) => Some((dir, self.durability)),
+        };
+        Hub::start(host, self.settings, storage, self.mqtt_addr, tls).await
+    }
+}
+
+fn check_settings(settings: &Settings) -> Result<(), HubError> {
+    let positive = [
+        ("max_queued_messages", settings.max_queued_messages),
+        ("outbound_queue", settings.outbound_capacity),
+        ("telemetry_buffer", settings.telemetry_capacity),
+    ];
+    for (setting, value) in positive {
+        if value == 0 {
+            return Err(HubError::InvalidConfig {
+                setting,
+                rule: "must be at least 1".into(),
+            });
+        }
+    }
+    if settings.connect_timeout.is_zero() || settings.message_ttl.is_zero() {
+        return Err(HubError::InvalidConfig {
+            setting: "connect_timeout / message_ttl",
+            rule: "must be longer than zero".into(),
+        });
+    }
+    Ok(())
+}
