@@ -1,12 +1,14 @@
 //! [`Metadata`]: the `$metadata` tree of a desired or reported section.
 
-use std::collections::BTreeMap;
-
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::path::Path;
 use crate::{Timestamp, TwinError, TwinVersion};
+
+mod children;
+
+use children::Children;
 
 /// Wire name of the timestamp member.
 const LAST_UPDATED: &str = "$lastUpdated";
@@ -35,7 +37,7 @@ pub(crate) struct Stamp {
 pub struct Metadata {
     last_updated: Timestamp,
     last_updated_version: Option<TwinVersion>,
-    children: BTreeMap<String, Self>,
+    children: Children,
 }
 
 impl Metadata {
@@ -56,7 +58,7 @@ impl Metadata {
 
     /// The nodes of the object's members, by key.
     pub fn children(&self) -> impl Iterator<Item = (&str, &Self)> {
-        self.children.iter().map(|(key, node)| (key.as_str(), node))
+        self.children.iter()
     }
 
     /// The node as a JSON value, as it appears under `$metadata`.
@@ -69,8 +71,8 @@ impl Metadata {
         if let Some(version) = self.last_updated_version {
             out.insert(LAST_UPDATED_VERSION.into(), Value::from(version.get()));
         }
-        for (key, child) in &self.children {
-            out.insert(key.clone(), child.to_value());
+        for (key, child) in self.children.iter() {
+            out.insert(key.to_owned(), child.to_value());
         }
         Value::Object(out)
     }
@@ -80,7 +82,7 @@ impl Metadata {
         Self {
             last_updated: stamp.at,
             last_updated_version: stamp.version,
-            children: BTreeMap::new(),
+            children: Children::default(),
         }
     }
 
@@ -115,27 +117,21 @@ impl Metadata {
     /// Makes the child `key` a leaf stamped `stamp`, reusing the existing node when there is
     /// one.
     pub(crate) fn set_leaf(&mut self, key: &str, stamp: Stamp) {
-        match self.children.get_mut(key) {
-            Some(slot) => {
-                slot.touch(stamp);
-                if !slot.children.is_empty() {
-                    slot.children.clear();
+        self.children.upsert(
+            key,
+            || Self::leaf(stamp),
+            |existing| {
+                existing.touch(stamp);
+                if !existing.children.is_empty() {
+                    existing.children.clear();
                 }
-            }
-            None => {
-                self.children.insert(key.to_owned(), Self::leaf(stamp));
-            }
-        }
+            },
+        );
     }
 
     /// Sets the child `key`, reusing its key allocation when it exists.
     pub(crate) fn set_child(&mut self, key: &str, node: Self) {
-        match self.children.get_mut(key) {
-            Some(slot) => *slot = node,
-            None => {
-                self.children.insert(key.to_owned(), node);
-            }
-        }
+        self.children.set(key, node);
     }
 
     /// Inserts the child `key`.
@@ -205,7 +201,7 @@ fn parse_stamp(node: &Map<String, Value>, path: &Path<'_>) -> Result<Metadata, T
     Ok(Metadata {
         last_updated,
         last_updated_version,
-        children: BTreeMap::new(),
+        children: Children::default(),
     })
 }
 
@@ -216,7 +212,7 @@ impl Serialize for Metadata {
         if let Some(version) = self.last_updated_version {
             map.serialize_entry(LAST_UPDATED_VERSION, &version)?;
         }
-        for (key, child) in &self.children {
+        for (key, child) in self.children.iter() {
             map.serialize_entry(key, child)?;
         }
         map.end()

@@ -110,6 +110,7 @@ fn too_deep(path: &Path<'_>, depth: usize, limit: usize) -> TwinError {
 }
 
 /// The documented size of a string: its UTF-8 bytes, minus control characters.
+#[inline]
 pub(crate) fn string_size(text: &str) -> usize {
     let bytes = text.as_bytes();
     // C0 controls and DEL are single bytes; counting them this way vectorizes.
@@ -129,17 +130,22 @@ pub(crate) fn string_size(text: &str) -> usize {
 }
 
 /// The documented size of a value.
+#[inline]
 pub(crate) fn value_size(value: &Value) -> usize {
     match value {
         Value::Null => 0,
         Value::Bool(_) => 4,
         Value::Number(_) => 8,
         Value::String(text) => string_size(text),
-        Value::Array(items) => items
-            .iter()
-            .fold(0, |sum, item| sum.saturating_add(value_size(item))),
+        Value::Array(items) => items_size(items),
         Value::Object(map) => members_size(map),
     }
+}
+
+fn items_size(items: &[Value]) -> usize {
+    items
+        .iter()
+        .fold(0, |sum, item| sum.saturating_add(value_size(item)))
 }
 
 /// The documented size of an object's members: keys plus values.
