@@ -45,6 +45,8 @@
 //!   (`notification.rs`) for desired-property updates.
 //! - Small types: [`TwinVersion`] (`version.rs`), [`Etag`] (`etag.rs`), [`Timestamp`]
 //!   (`timestamp.rs`), and [`TwinError`] (`error.rs`).
+//! - The query language ([`query`], `query/`): [`Query`] for twin and job queries, [`Condition`]
+//!   for job query conditions and configuration target conditions, [`QueryError`].
 //!
 //! # Paths in errors
 //!
@@ -63,6 +65,7 @@ mod metadata;
 mod notification;
 mod patch;
 mod path;
+pub mod query;
 mod registry;
 mod rules;
 mod section;
@@ -81,6 +84,7 @@ pub use merge::{compose, diff, merge};
 pub use metadata::Metadata;
 pub use notification::DesiredNotification;
 pub use patch::Patch;
+pub use query::{Condition, Query, QueryError};
 pub use registry::{
     AuthenticationType, Capabilities, ConfigurationInfo, ConfigurationStatus, Configurations,
     ConnectionState, DeviceStatus, RegistryInfo, X509Thumbprint,

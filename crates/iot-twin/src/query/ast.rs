@@ -107,28 +107,46 @@ pub enum Expr {
     /// The value at a path in the document.
     Path(PropertyPath),
     /// A built-in function applied to arguments.
-    Call(Function, Vec<Expr>),
+    Call(Function, Vec<Self>),
     /// `NOT e`
-    Not(Box<Expr>),
+    Not(Box<Self>),
     /// `-e`
-    Negate(Box<Expr>),
+    Negate(Box<Self>),
     /// `a AND b`
-    And(Box<Expr>, Box<Expr>),
+    And(Box<Self>, Box<Self>),
     /// `a OR b`
-    Or(Box<Expr>, Box<Expr>),
+    Or(Box<Self>, Box<Self>),
     /// `a + b`, `a - b`, `a * b`, `a / b`, `a % b`
-    Arithmetic(ArithmeticOp, Box<Expr>, Box<Expr>),
+    Arithmetic(ArithmeticOp, Box<Self>, Box<Self>),
     /// `a = b`, `a != b`, `a < b`, ...
-    Compare(CompareOp, Box<Expr>, Box<Expr>),
+    Compare(CompareOp, Box<Self>, Box<Self>),
     /// `e IN [..]` or, when `negated`, `e NIN [..]`.
     In {
         /// The value looked up.
-        value: Box<Expr>,
+        value: Box<Self>,
         /// The constants it is compared with.
         list: Vec<Constant>,
         /// `NIN` rather than `IN`.
         negated: bool,
     },
+}
+
+impl Expr {
+    /// The operands of a left-leaning chain of `AND` (or `OR`), leftmost first; just `self`
+    /// for other expressions. Walks the chain in a loop, however long it is.
+    pub(crate) fn chain(&self) -> Vec<&Self> {
+        let mut rights = Vec::new();
+        let mut at = self;
+        while let (Self::And(..), Self::And(left, right)) | (Self::Or(..), Self::Or(left, right)) =
+            (self, at)
+        {
+            rights.push(&**right);
+            at = left;
+        }
+        rights.push(at);
+        rights.reverse();
+        rights
+    }
 }
 
 /// A constant.
@@ -145,7 +163,7 @@ pub enum Constant {
     /// A string.
     String(String),
     /// An array constant `[c, ...]`.
-    Array(Vec<Constant>),
+    Array(Vec<Self>),
 }
 
 /// A finite number, the only kind a query can write or compute.
@@ -161,6 +179,11 @@ impl Number {
     /// The value.
     pub fn get(self) -> f64 {
         self.0
+    }
+
+    /// The number with its sign flipped.
+    pub(crate) fn negated(self) -> Self {
+        Self(-self.0)
     }
 }
 
@@ -364,8 +387,14 @@ mod tests {
 
     #[test]
     fn functions_are_found_by_either_spelling() {
-        assert_eq!(Function::from_name("startswith"), Some(Function::StartsWith));
-        assert_eq!(Function::from_name("Starts_With"), Some(Function::StartsWith));
+        assert_eq!(
+            Function::from_name("startswith"),
+            Some(Function::StartsWith)
+        );
+        assert_eq!(
+            Function::from_name("Starts_With"),
+            Some(Function::StartsWith)
+        );
         assert_eq!(Function::from_name("is_defined"), Some(Function::IsDefined));
         assert_eq!(Function::from_name("nope"), None);
         assert_eq!(Function::from_name(""), None);

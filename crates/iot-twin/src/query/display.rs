@@ -34,27 +34,9 @@ fn write_operand(f: &mut fmt::Formatter<'_>, expr: &Expr, min: u8) -> fmt::Resul
     }
 }
 
-/// The operands of a left-leaning chain of `AND` (or `OR`), leftmost first.
-fn chain(expr: &Expr) -> Vec<&Expr> {
-    let mut rights = Vec::new();
-    let mut at = expr;
-    loop {
-        match (expr, at) {
-            (Expr::And(..), Expr::And(left, right)) | (Expr::Or(..), Expr::Or(left, right)) => {
-                rights.push(&**right);
-                at = left;
-            }
-            _ => break,
-        }
-    }
-    rights.push(at);
-    rights.reverse();
-    rights
-}
-
 fn write_chain(f: &mut fmt::Formatter<'_>, expr: &Expr, keyword: &str) -> fmt::Result {
     let own = precedence(expr);
-    for (i, operand) in chain(expr).into_iter().enumerate() {
+    for (i, operand) in expr.chain().into_iter().enumerate() {
         if i == 0 {
             write_operand(f, operand, own)?;
         } else {
@@ -241,13 +223,15 @@ mod tests {
     }
 
     fn number(value: f64) -> Box<Expr> {
-        Box::new(Expr::Constant(Constant::Number(Number::new(value).unwrap())))
+        Box::new(Expr::Constant(Constant::Number(
+            Number::new(value).unwrap(),
+        )))
     }
 
     #[test]
     fn parentheses_only_where_needed() {
         let or = Expr::Or(path("a"), path("b"));
-        let and = Expr::And(Box::new(or.clone()), path("c"));
+        let and = Expr::And(Box::new(or), path("c"));
         assert_eq!(and.to_string(), "(a OR b) AND c");
         let right = Expr::And(path("c"), Box::new(Expr::And(path("a"), path("b"))));
         assert_eq!(right.to_string(), "c AND (a AND b)");
@@ -258,7 +242,11 @@ mod tests {
         let sub = Expr::Arithmetic(
             ArithmeticOp::Subtract,
             path("a"),
-            Box::new(Expr::Arithmetic(ArithmeticOp::Subtract, path("b"), number(-1.0))),
+            Box::new(Expr::Arithmetic(
+                ArithmeticOp::Subtract,
+                path("b"),
+                number(-1.0),
+            )),
         );
         assert_eq!(sub.to_string(), "a - (b - -1)");
         assert_eq!(Expr::Negate(number(1.0)).to_string(), "-(1)");

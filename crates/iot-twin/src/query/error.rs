@@ -92,11 +92,11 @@ pub enum QueryError {
 
     // The text is in the grammar but breaks a rule of the language.
     /// A function name IoT Hub does not define.
-    #[error("unknown function `{name}` at {position}")]
+    #[error("unknown function {name} at {position}")]
     UnknownFunction {
         /// Where the call starts.
         position: Position,
-        /// The name as written (shortened).
+        /// The name as written, quoted and shortened.
         name: String,
     },
     /// A function called with the wrong number of arguments.
@@ -160,7 +160,14 @@ mod tests {
     fn positions_count_lines_and_characters() {
         let text = "SELECT *\n  FROM dévices\nWHERE";
         let at = |needle: &str| Position::locate(text, text.find(needle).unwrap());
-        assert_eq!(at("SELECT"), Position { offset: 0, line: 1, column: 1 });
+        assert_eq!(
+            at("SELECT"),
+            Position {
+                offset: 0,
+                line: 1,
+                column: 1
+            }
+        );
         assert_eq!(at("FROM").line, 2);
         assert_eq!(at("FROM").column, 3);
         let where_ = at("WHERE");

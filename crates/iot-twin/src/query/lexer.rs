@@ -11,6 +11,7 @@
 //! feed.
 
 use super::QueryError;
+use super::ast::Number;
 use super::error::{Position, quote};
 
 /// A token.
@@ -20,8 +21,8 @@ pub(crate) enum Token<'a> {
     Word(&'a str),
     /// The name inside `[[...]]`.
     Quoted(&'a str),
-    /// A number literal (finite, not negative).
-    Number(f64),
+    /// A number literal (not negative).
+    Number(Number),
     /// A string literal, unescaped.
     String(String),
     /// `*`
@@ -207,7 +208,7 @@ impl<'a> Lexer<'a> {
         self.text.get(start..self.at).unwrap_or_default()
     }
 
-    fn number(&mut self) -> Result<f64, QueryError> {
+    fn number(&mut self) -> Result<Number, QueryError> {
         let start = self.at;
         let hex = self.peek_byte(0) == Some(b'0') && matches!(self.peek_byte(1), Some(b'x' | b'X'));
         let value = if hex {
@@ -222,7 +223,7 @@ impl<'a> Lexer<'a> {
         {
             return Err(self.invalid(start, "a number must not run into a name"));
         }
-        Ok(value)
+        Number::new(value).ok_or_else(|| self.invalid(start, "number out of range"))
     }
 
     fn hex_digits(&mut self, start: usize) -> Result<f64, QueryError> {
@@ -234,8 +235,15 @@ impl<'a> Lexer<'a> {
         if significant.len() > MAX_HEX_DIGITS {
             return Err(self.invalid(start, "hexadecimal number larger than 64 bits"));
         }
-        let value = u64::from_str_radix(if significant.is_empty() { "0" } else { significant }, 16)
-            .map_err(|_| self.invalid(start, "invalid hexadecimal number"))?;
+        let value = u64::from_str_radix(
+            if significant.is_empty() {
+                "0"
+            } else {
+                significant
+            },
+            16,
+        )
+        .map_err(|_| self.invalid(start, "invalid hexadecimal number"))?;
         // Rounds to the nearest f64 above 2^53, as documented.
         #[allow(clippy::cast_precision_loss)]
         Ok(value as f64)
@@ -258,10 +266,9 @@ impl<'a> Lexer<'a> {
             }
         }
         let literal = self.text.get(start..self.at).unwrap_or_default();
-        match literal.parse::<f64>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(self.invalid(start, "number out of range")),
-        }
+        literal
+            .parse::<f64>()
+            .map_err(|_| self.invalid(start, "invalid number"))
     }
 
     fn quoted_name(&mut self) -> Result<&'a str, QueryError> {
@@ -317,7 +324,9 @@ impl<'a> Lexer<'a> {
                 } else {
                     char::from_u32(unit)
                 };
-                out.push(c.ok_or_else(|| self.invalid(at, "lone UTF-16 surrogate in `\\u` escape"))?);
+                out.push(
+                    c.ok_or_else(|| self.invalid(at, "lone UTF-16 surrogate in `\\u` escape"))?,
+                );
                 Ok(())
             }
             _ => Err(self.invalid(
@@ -354,6 +363,10 @@ impl<'a> Lexer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn n(value: f64) -> Token<'static> {
+        Token::Number(Number::new(value).unwrap())
+    }
 
     fn tokens(text: &str) -> Vec<Token<'_>> {
         let mut lexer = Lexer::new(text);
@@ -400,7 +413,7 @@ mod tests {
             vec![
                 Token::LBracket,
                 Token::LBracket,
-                Token::Number(1.0),
+                n(1.0),
                 Token::RBracket,
                 Token::RBracket
             ]
@@ -411,21 +424,17 @@ mod tests {
     fn reads_numbers() {
         assert_eq!(
             tokens("12 1.5 2E-3 0x1F 0X0 1e+2"),
-            vec![
-                Token::Number(12.0),
-                Token::Number(1.5),
-                Token::Number(0.002),
-                Token::Number(31.0),
-                Token::Number(0.0),
-                Token::Number(100.0),
-            ]
+            vec![n(12.0), n(1.5), n(0.002), n(31.0), n(0.0), n(100.0),]
         );
         // A dot not followed by a digit ends the number.
-        assert_eq!(tokens("1.a"), vec![Token::Number(1.0), Token::Dot, Token::Word("a")]);
+        assert_eq!(tokens("1.a"), vec![n(1.0), Token::Dot, Token::Word("a")]);
         for bad in ["1e", "0x", "1e999", "12ab", "0x1FFFFFFFFFFFFFFFF"] {
-            assert!(matches!(error(bad), QueryError::InvalidToken { .. }), "{bad}");
+            assert!(
+                matches!(error(bad), QueryError::InvalidToken { .. }),
+                "{bad}"
+            );
         }
-        assert_eq!(tokens("0x00000000000000001"), vec![Token::Number(1.0)]);
+        assert_eq!(tokens("0x00000000000000001"), vec![n(1.0)]);
     }
 
     #[test]
@@ -442,7 +451,10 @@ mod tests {
             ]
         );
         for bad in [r"'\n'", r"'\u12'", r"'\ud83d'", r"'\ude00'", "'open", r"'\"] {
-            assert!(matches!(error(bad), QueryError::InvalidToken { .. }), "{bad}");
+            assert!(
+                matches!(error(bad), QueryError::InvalidToken { .. }),
+                "{bad}"
+            );
         }
     }
 
@@ -452,7 +464,10 @@ mod tests {
         assert_eq!(e.position().map(|p| p.column), Some(5));
         assert!(e.to_string().contains("unexpected character `#`"), "{e}");
         for bad in ["[[]]", "[[a", "[[a]]]"] {
-            assert!(matches!(error(bad), QueryError::InvalidToken { .. }), "{bad}");
+            assert!(
+                matches!(error(bad), QueryError::InvalidToken { .. }),
+                "{bad}"
+            );
         }
     }
 }
