@@ -45,6 +45,10 @@
 //!   (`notification.rs`) for desired-property updates.
 //! - Small types: [`TwinVersion`] (`version.rs`), [`Etag`] (`etag.rs`), [`Timestamp`]
 //!   (`timestamp.rs`), and [`TwinError`] (`error.rs`).
+//! - MQTT topics: [`DeviceTopic`], [`HubTopic`] and [`TwinSubscription`] (`topic.rs`), with
+//!   [`RequestId`] and [`RequestIds`] (`request_id.rs`).
+//! - Device-side sync (`sync.rs`): [`DesiredSync`] keeps desired properties in step with the
+//!   hub, [`ReportedOutbox`] delivers reported properties.
 //! - The query language ([`query`], `query/`): [`Query`] for twin and job queries, [`Condition`]
 //!   for job query conditions and configuration target conditions, [`QueryError`].
 //!
@@ -67,13 +71,16 @@ mod patch;
 mod path;
 pub mod query;
 mod registry;
+mod request_id;
 mod rules;
 mod section;
 mod service_write;
 mod state;
+mod sync;
 #[cfg(test)]
 mod testing;
 mod timestamp;
+mod topic;
 mod twin;
 mod version;
 
@@ -89,9 +96,15 @@ pub use registry::{
     AuthenticationType, Capabilities, ConfigurationInfo, ConfigurationStatus, Configurations,
     ConnectionState, DeviceStatus, RegistryInfo, X509Thumbprint,
 };
+pub use request_id::{RequestId, RequestIds};
 pub use section::{Replaced, Section, SectionKind};
 pub use service_write::{SectionField, ServiceWrite};
 pub use state::{PropertiesState, TwinState};
+pub use sync::{
+    DesiredChanged, DesiredSync, OutboxError, ReportOutcome, ReportedOutbox, SyncCommand,
+    SyncError, SyncInput, SyncState, Ticket,
+};
 pub use timestamp::{Timestamp, TimestampError};
+pub use topic::{DeviceTopic, HubTopic, TopicError, TwinSubscription};
 pub use twin::{ServiceWriteOutcome, Twin};
 pub use version::TwinVersion;

@@ -1,0 +1,222 @@
+//! [`RequestId`]: the `$rid` pairing a twin request with the hub's response, and
+//! [`RequestIds`], which hands out fresh ones.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::TopicError;
+
+/// The request id of a twin `GET` or reported-properties `PATCH`, echoed by the hub in its
+/// response (`$iothub/twin/res/{status}/?$rid={rid}`).
+///
+/// The device chooses request ids: the Python and Node SDKs send UUIDs, the C SDK a decimal
+/// counter, the embedded C SDK whatever its caller passes. IoT Hub documents no rule beyond "a
+/// property value", so the hub side must take what devices send. We accept any non-empty UTF-8
+/// string of at most [`RequestId::MAX_LEN`] bytes without control characters; the bound keeps a
+/// peer from making us store large strings, and control characters have no business in a topic.
+/// (Direct-method request ids, which the hub chooses, are narrower: printable ASCII.) On the
+/// topic the id is percent-encoded, so any accepted id survives the trip.
+///
+/// ```
+/// use iot_twin::RequestId;
+///
+/// let rid: RequestId = "9f1c2d3e-0a1b-4c5d-8e9f-0123456789ab".parse().unwrap();
+/// assert_eq!(rid.as_str().len(), 36);
+/// assert!("".parse::<RequestId>().is_err());
+/// assert!("a\nb".parse::<RequestId>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Longest accepted request id, in bytes of UTF-8.
+    pub const MAX_LEN: usize = 128;
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    fn validate(rid: &str) -> Result<(), TopicError> {
+        if rid.is_empty() {
+            return Err(TopicError::EmptyRequestId);
+        }
+        if rid.len() > Self::MAX_LEN {
+            return Err(TopicError::RequestIdTooLong {
+                len: rid.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        match rid.chars().find(|c| c.is_control()) {
+            Some(character) => Err(TopicError::RequestIdControlCharacter { character }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FromStr for RequestId {
+    type Err = TopicError;
+
+    fn from_str(rid: &str) -> Result<Self, TopicError> {
+        Self::validate(rid)?;
+        Ok(Self(rid.to_owned()))
+    }
+}
+
+impl TryFrom<String> for RequestId {
+    type Error = TopicError;
+
+    fn try_from(rid: String) -> Result<Self, TopicError> {
+        Self::validate(&rid)?;
+        Ok(Self(rid))
+    }
+}
+
+impl AsRef<str> for RequestId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Hands out request ids `{prefix}1`, `{prefix}2`, ... for one requester.
+///
+/// Twin `GET` responses and reported-patch responses arrive on the same topic filter, so the
+/// requesters of one device must draw their ids from disjoint sets: give each its own prefix,
+/// none of them starting with another.
+/// [`crate::DesiredSync`] and [`crate::ReportedOutbox`] use the prefixes `g` and `r` unless told
+/// otherwise. A device whose session survives a restart of the process (MQTT `CleanSession=0`)
+/// may add something unique to the run to its prefixes, so that a response addressed to the
+/// previous run can never be taken for an answer to this one.
+///
+/// ```
+/// use iot_twin::RequestIds;
+///
+/// let mut ids = RequestIds::new("g-7f3a-")?;
+/// assert_eq!(ids.next_id().as_str(), "g-7f3a-1");
+/// assert_eq!(ids.next_id().as_str(), "g-7f3a-2");
+/// assert!(RequestIds::new("x".repeat(200)).is_err());
+/// # Ok::<(), iot_twin::TopicError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    prefix: String,
+    next: u64,
+}
+
+impl RequestIds {
+    /// Longest accepted prefix, in bytes: room is left for any counter value.
+    pub const MAX_PREFIX_LEN: usize = RequestId::MAX_LEN - 20;
+
+    /// A sequence starting at `{prefix}1`. The prefix may be empty; it must be at most
+    /// [`RequestIds::MAX_PREFIX_LEN`] bytes without control characters.
+    pub fn new(prefix: impl Into<String>) -> Result<Self, TopicError> {
+        let prefix = prefix.into();
+        if prefix.len() > Self::MAX_PREFIX_LEN {
+            return Err(TopicError::RequestIdTooLong {
+                len: prefix.len(),
+                max: Self::MAX_PREFIX_LEN,
+            });
+        }
+        if let Some(character) = prefix.chars().find(|c| c.is_control()) {
+            return Err(TopicError::RequestIdControlCharacter { character });
+        }
+        Ok(Self { prefix, next: 1 })
+    }
+
+    /// The sequence with a prefix known to be valid.
+    pub(crate) fn with_static_prefix(prefix: &'static str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            next: 1,
+        }
+    }
+
+    /// A request id this sequence has not handed out before.
+    ///
+    /// After 2^64 ids the counter wraps around; no device lives that long.
+    pub fn next_id(&mut self) -> RequestId {
+        let id = RequestId(format!("{}{}", self.prefix, self.next));
+        self.next = self.next.wrapping_add(1);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_what_devices_send() {
+        for rid in [
+            "1",
+            "65535",
+            "id_one",
+            "9f1c2d3e-0a1b-4c5d-8e9f-0123456789ab",
+            "a b&c=d%2F+/?#",
+            "défaut",
+        ] {
+            assert_eq!(rid.parse::<RequestId>().unwrap().as_str(), rid);
+        }
+    }
+
+    #[test]
+    fn rejects_empty_long_and_control_characters() {
+        assert_eq!("".parse::<RequestId>(), Err(TopicError::EmptyRequestId));
+        assert!("r".repeat(RequestId::MAX_LEN).parse::<RequestId>().is_ok());
+        assert_eq!(
+            RequestId::try_from("é".repeat(65)),
+            Err(TopicError::RequestIdTooLong { len: 130, max: 128 })
+        );
+        for (rid, character) in [("a\tb", '\t'), ("\u{7f}", '\u{7f}'), ("\u{85}", '\u{85}')] {
+            assert_eq!(
+                rid.parse::<RequestId>(),
+                Err(TopicError::RequestIdControlCharacter { character })
+            );
+        }
+    }
+
+    #[test]
+    fn sequences_count_from_one_after_their_prefix() {
+        let mut ids = RequestIds::new("").unwrap();
+        assert_eq!(ids.next_id().as_str(), "1");
+        assert_eq!(ids.next_id().as_str(), "2");
+        let mut ids = RequestIds::new("x".repeat(RequestIds::MAX_PREFIX_LEN)).unwrap();
+        ids.next = u64::MAX;
+        assert_eq!(ids.next_id().as_str().len(), RequestId::MAX_LEN);
+        assert!(ids.next_id().as_str().ends_with('0'));
+        assert_eq!(
+            RequestIds::new("a\u{0}"),
+            Err(TopicError::RequestIdControlCharacter { character: '\u{0}' })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_display_round_trip(text in "[^\\p{Cc}]{1,32}") {
+            let rid: RequestId = text.parse().unwrap();
+            prop_assert_eq!(rid.to_string().parse::<RequestId>().unwrap(), rid);
+        }
+
+        #[test]
+        fn sequence_ids_are_valid_and_distinct(prefix in "[^\\p{Cc}]{0,20}", skip in 0u64..1000) {
+            let mut ids = RequestIds::new(prefix).unwrap();
+            ids.next = ids.next.wrapping_add(skip);
+            let first = ids.next_id();
+            let second = ids.next_id();
+            prop_assert_ne!(&first, &second);
+            prop_assert_eq!(first.as_str().parse::<RequestId>().unwrap(), first);
+        }
+    }
+}
