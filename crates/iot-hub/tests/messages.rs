@@ -202,3 +202,25 @@ async fn expired_messages_are_dropped() {
     );
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_lagging_subscriber_is_told_how_many_messages_it_lost() {
+    let hub = builder().telemetry_buffer(2).start().await.unwrap();
+    let id = device(&hub, "d1").await;
+    let mut stream = hub.telemetry();
+    let (mut client, _) = Client::device(&hub, &id, true).await;
+    for i in 0..5_u8 {
+        client.publish("devices/d1/messages/events/", &[i]).await;
+    }
+    let lagged = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lagged.unwrap_err(), iot_hub::TelemetryLagged { missed: 3 });
+    let next_body = next(&mut stream).await.body().clone();
+    assert_eq!(&next_body[..], &[3]);
+    hub.shutdown().await;
+    assert_eq!(&next(&mut stream).await.body()[..], &[4]);
+    let end = tokio::time::timeout(WAIT, stream.next()).await.unwrap();
+    assert!(end.is_none(), "the stream ends with the hub");
+}

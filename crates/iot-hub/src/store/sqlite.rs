@@ -75,6 +75,10 @@ fn connect(path: &Path, durability: Durability) -> Result<Connection, HubError> 
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| HubError::store("open", format!("{}: {e}", path.display())))?;
+    // A hub that holds the lock holds it for good: waiting (rusqlite waits 5 s by default)
+    // only delays the error.
+    conn.busy_timeout(std::time::Duration::from_millis(100))
+        .map_err(|e| HubError::store("open", e))?;
     let synchronous = match durability {
         Durability::Process => "NORMAL",
         Durability::PowerLoss => "FULL",
