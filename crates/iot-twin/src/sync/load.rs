@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use crate::Patch;
+use crate::rules::members_size;
 
 /// Updates coalesced into one patch: the composition of the patches of the tickets in
 /// `tickets`, in order.
@@ -13,6 +14,18 @@ pub(super) struct Batch {
     pub(super) size: usize,
     /// The tickets of the updates it carries: consecutive, as batches never reorder updates.
     pub(super) tickets: Range<u64>,
+}
+
+impl Batch {
+    /// A batch carrying `patch` for `tickets`, sized.
+    pub(super) fn new(patch: Patch, tickets: Range<u64>) -> Self {
+        let size = members_size(patch.as_map());
+        Self {
+            patch,
+            size,
+            tickets,
+        }
+    }
 }
 
 /// What one publish of a reported patch carries.

@@ -154,35 +154,18 @@ impl ReportedOutbox {
     pub fn enqueue(&mut self, patch: Patch) -> Result<Ticket, OutboxError> {
         check_object(patch.as_map(), 0, &Path::Root, &self.limits).map_err(OutboxError::Invalid)?;
         let ticket = self.next_ticket;
+        let (batch, replaced) = self.coalesced(patch, ticket);
+        let others = self.queued_size.saturating_sub(replaced.unwrap_or(0));
+        let total = others.saturating_add(batch.size);
         let limit = self.limits.max_section_bytes(SectionKind::Reported);
-        let others = self.queued_size;
-        let composed = self.queue.back_mut().and_then(|last| {
-            let patch = compose(&last.patch, &patch)?;
-            Some((last, patch))
-        });
-        if let Some((last, patch)) = composed {
-            let size = members_size(patch.as_map());
-            let total = others.saturating_sub(last.size).saturating_add(size);
-            if total > limit {
-                return Err(OutboxError::Full { size: total, limit });
-            }
-            last.patch = patch;
-            last.size = size;
-            last.tickets.end = ticket + 1;
-            self.queued_size = total;
-        } else {
-            let size = members_size(patch.as_map());
-            let total = others.saturating_add(size);
-            if total > limit {
-                return Err(OutboxError::Full { size: total, limit });
-            }
-            self.queue.push_back(Batch {
-                patch,
-                size,
-                tickets: ticket..ticket + 1,
-            });
-            self.queued_size = total;
+        if total > limit {
+            return Err(OutboxError::Full { size: total, limit });
         }
+        if replaced.is_some() {
+            self.queue.pop_back();
+        }
+        self.queue.push_back(batch);
+        self.queued_size = total;
         self.next_ticket += 1;
         Ok(Ticket(ticket))
     }
@@ -308,6 +291,18 @@ impl ReportedOutbox {
     /// against the reported section's limit.
     pub fn queued_size(&self) -> usize {
         self.queued_size
+    }
+
+    /// The batch that would carry `patch` as `ticket`: the last waiting batch composed with
+    /// it (with the size of the batch it replaces), or a batch of its own.
+    fn coalesced(&self, patch: Patch, ticket: u64) -> (Batch, Option<usize>) {
+        if let Some(last) = self.queue.back() {
+            if let Some(composed) = compose(&last.patch, &patch) {
+                let batch = Batch::new(composed, last.tickets.start..ticket + 1);
+                return (batch, Some(last.size));
+            }
+        }
+        (Batch::new(patch, ticket..ticket + 1), None)
     }
 
     /// A resent batch, composed with the next waiting batch when that gives a patch within
