@@ -24,7 +24,9 @@ const DEFAULT_BUFFER: usize = 64;
 /// - a notification at or below the current version is dropped (a duplicate or stale copy);
 /// - the notification for the next version is applied, in any connected state: IoT Hub adds
 ///   exactly one to desired `$version` per change and sends that change, so it applies to the
-///   current copy whatever else is in flight;
+///   current copy whatever else is in flight. (The guidance buffers everything until the `GET`
+///   answers; applying the next version at once ends in the same state and shows the change
+///   sooner.);
 /// - a notification further ahead is buffered (up to [`DesiredSync::with_buffer_limit`]
 ///   notifications, the lowest versions kept) and, when live, a `GET` is queued; buffered
 ///   notifications are applied as soon as the versions before them are;

@@ -100,6 +100,9 @@ struct InFlight {
 }
 
 /// The claim to the outcome of one enqueued update.
+///
+/// Tickets order as their updates were enqueued, and their outcomes come out of
+/// [`ReportedOutbox::poll_ticket_result`] in that order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ticket(u64);
 
