@@ -213,6 +213,22 @@ impl ConnectionHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_subscriptions_round_trip_through_json(granted in proptest::array::uniform4(proptest::option::of(0_u8..=1))) {
+            let mut subscriptions = Subscriptions::default();
+            for (feed, qos) in Feed::ALL.into_iter().zip(granted) {
+                if let Some(qos) = qos {
+                    subscriptions.add(feed, qos);
+                }
+            }
+            prop_assert_eq!(Subscriptions::from_json(&subscriptions.to_json()).unwrap(), subscriptions);
+        }
+    }
 
     #[test]
     fn subscriptions_round_trip_through_json() {

@@ -80,16 +80,21 @@ async fn accept(
         connection::serve(core, socket, None, stop).await;
         return;
     };
-    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            tracing::info!(%error, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::info!("TLS handshake timed out");
-            return;
-        }
+    let mut stopped = stop.clone();
+    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket));
+    let stream = tokio::select! {
+        result = handshake => match result {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::info!(%error, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!("TLS handshake timed out");
+                return;
+            }
+        },
+        _ = stopped.changed() => return,
     };
     let client_cert = stream
         .get_ref()
