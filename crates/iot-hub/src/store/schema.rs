@@ -100,7 +100,8 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
                 "DELETE FROM devices WHERE id = ?1",
                 "DELETE FROM twins WHERE id = ?1",
                 "DELETE FROM messages WHERE device_id = ?1",
-                "DELETE FROM sessions WHERE client_id = ?1 OR client_id LIKE ?1 || '/%'",
+                "DELETE FROM sessions WHERE client_id = ?1 \
+                 OR substr(client_id, 1, length(?1) + 1) = ?1 || '/'",
             ] {
                 conn.prepare_cached(sql)?.execute([id])?;
             }
@@ -195,7 +196,27 @@ mod tests {
         assert_eq!(snapshot.sessions.len(), 1);
         assert_eq!(snapshot.messages, [message]);
 
+        for client_id in ["d1/m1", "d1x/m1", "d_/m1"] {
+            let body = "[]".into();
+            let client_id = client_id.into();
+            apply(&conn, &Op::PutSession { client_id, body }).unwrap();
+        }
         apply(&conn, &Op::DeleteDevice { id: "d1".into() }).unwrap();
+        apply(&conn, &Op::DeleteDevice { id: "d_".into() }).unwrap();
+        let left: Vec<_> = load(&conn)
+            .unwrap()
+            .sessions
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(left, ["d1x/m1"]);
+        apply(
+            &conn,
+            &Op::DeleteSession {
+                client_id: "d1x/m1".into(),
+            },
+        )
+        .unwrap();
         let empty = load(&conn).unwrap();
         assert!(empty.devices.is_empty() && empty.twins.is_empty());
         assert!(empty.sessions.is_empty() && empty.messages.is_empty());
