@@ -39,7 +39,8 @@
 //! # Layout
 //!
 //! - [`Query`] (`prepared.rs`), [`Rows`] and [`Page`] (`rows.rs`), [`Document`]
-//!   (`document.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
+//!   (`document.rs`), [`JsonRows`] (`text.rs`) with sparse reading of JSON text
+//!   (`sparse.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
 //!   (`error.rs`).
 //! - Syntax: tokens (`lexer.rs`), the parser (`parser.rs`, `parser/expr.rs`), the rules beyond
 //!   the grammar (`validate.rs`), the tree ([`Statement`] and friends, `ast.rs`), names and
@@ -63,6 +64,8 @@ mod name;
 mod parser;
 mod prepared;
 mod rows;
+mod sparse;
+mod text;
 mod validate;
 mod value;
 
@@ -79,6 +82,7 @@ pub use error::{Position, QueryError};
 pub use name::{Name, PropertyPath};
 pub use prepared::{ItemType, Query};
 pub use rows::{Page, Rows};
+pub use text::JsonRows;
 
 /// Longest query text accepted, in characters (IoT Hub's documented limit).
 pub const MAX_QUERY_CHARS: usize = 8192;

@@ -9,6 +9,8 @@ use super::ast::{Collection, Projection, Statement};
 use super::compile::{Output, Plan, compile_statement};
 use super::parser::parse_statement;
 use super::rows::{Page, Rows};
+use super::sparse::Needs;
+use super::text::JsonRows;
 use super::{Document, QueryError};
 
 /// A query of the IoT Hub query language, parsed, checked and compiled.
@@ -41,6 +43,7 @@ use super::{Document, QueryError};
 pub struct Query {
     statement: Statement,
     plan: Plan,
+    needs: Needs,
 }
 
 /// What kind of items a query returns: the `x-ms-item-type` header of a query response
@@ -85,7 +88,12 @@ impl Query {
     pub fn parse(text: &str) -> Result<Self, QueryError> {
         let statement = parse_statement(text)?;
         let plan = compile_statement(&statement);
-        Ok(Self { statement, plan })
+        let needs = Needs::of(&plan);
+        Ok(Self {
+            statement,
+            plan,
+            needs,
+        })
     }
 
     /// The syntax tree.
@@ -125,6 +133,22 @@ impl Query {
         I::Item: Document,
     {
         Rows::new(&self.plan, documents.into_iter())
+    }
+
+    /// The rows of the query over documents given as JSON text (see [`JsonRows`]): for
+    /// documents stored as text, this reads each one only as far as the query needs.
+    pub fn evaluate_json<I>(&self, texts: I) -> JsonRows<'_, I::IntoIter>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        JsonRows::new(&self.plan, &self.needs, texts.into_iter())
+    }
+
+    /// What the query reads from each document.
+    #[cfg(test)]
+    pub(crate) fn needs(&self) -> &Needs {
+        &self.needs
     }
 
     /// The rows from position `offset` (counted in rows, after `TOP`), at most `limit` of them

@@ -363,8 +363,15 @@ proptest! {
         let rows: Vec<Value> = query.evaluate(&docs).collect();
         prop_assert_eq!(rows.iter().collect::<Vec<_>>(), expected.clone());
 
+        let texts: Vec<String> = docs.iter().map(Value::to_string).collect();
+        let from_text: Vec<Value> = query.evaluate_json(&texts).collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(from_text, rows);
+
         let count = Query::parse(&format!("SELECT COUNT() AS n FROM devices WHERE {}", cond.text())).unwrap();
         prop_assert_eq!(count.evaluate(&docs).collect::<Vec<_>>(), vec![json!({"n": expected.len()})]);
+        let columns = Query::parse(&format!("SELECT [[a]].[[b]] AS x, deviceId FROM devices WHERE {}", cond.text())).unwrap();
+        let from_text: Vec<Value> = columns.evaluate_json(&texts).collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(from_text, columns.evaluate(&docs).collect::<Vec<_>>());
     }
 
     #[test]
@@ -374,7 +381,11 @@ proptest! {
     ) {
         let path = key.iter().map(|k| format!("[[{k}]]")).collect::<Vec<_>>().join(".");
         let text = format!("SELECT {path} AS k, COUNT() AS n FROM devices GROUP BY {path}");
-        let rows: Vec<Value> = Query::parse(&text).unwrap().evaluate(&docs).collect();
+        let query = Query::parse(&text).unwrap();
+        let rows: Vec<Value> = query.evaluate(&docs).collect();
+        let texts = docs.iter().map(|d| d.to_string().into_bytes());
+        let from_text: Vec<Value> = query.evaluate_json(texts).collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(&from_text, &rows);
         let total: u64 = rows.iter().map(|r| r["n"].as_u64().unwrap()).sum();
         prop_assert_eq!(total, docs.len() as u64);
         // Each group's key appears once.
