@@ -40,7 +40,7 @@
 //!
 //! - [`Query`] (`prepared.rs`), [`Rows`] and [`Page`] (`rows.rs`), [`Document`]
 //!   (`document.rs`), [`JsonRows`] (`text.rs`) with sparse reading of JSON text
-//!   (`sparse.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
+//!   (`sparse.rs`, over the checking skipper in `scan.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
 //!   (`error.rs`).
 //! - Syntax: tokens (`lexer.rs`), the parser (`parser.rs`, `parser/expr.rs`), the rules beyond
 //!   the grammar (`validate.rs`), the tree ([`Statement`] and friends, `ast.rs`), names and
@@ -64,6 +64,7 @@ mod name;
 mod parser;
 mod prepared;
 mod rows;
+mod scan;
 mod sparse;
 mod text;
 mod validate;

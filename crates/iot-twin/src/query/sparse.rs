@@ -2,18 +2,18 @@
 //!
 //! [`Needs`] is the tree of keys a plan reads (from its condition, columns, grouping and
 //! aggregates). [`read_sparse`] parses JSON text into a [`Value`] that holds those members and
-//! nothing else: other members are checked for well-formedness and skipped without being built.
+//! nothing else: other members are checked by [`Scanner`] and skipped without being built.
 //! Evaluating a plan over the sparse value gives the same result as over the whole document,
 //! since every path the plan walks is either there in full or missing in both. A non-object met
 //! where the tree goes deeper stands as `null`: paths through it are missing either way.
 
-use std::fmt;
+use std::borrow::Cow;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::compile::{Keys, Measure, Output, Plan};
 use super::eval::Node;
+use super::scan::{RawString, ScanError, Scanner};
 
 /// The members of a document a plan reads.
 #[derive(Debug, Clone, Default)]
@@ -94,102 +94,84 @@ impl Needs {
     }
 }
 
-/// Parses `text` keeping only what `needs` names.
-pub(crate) fn read_sparse(text: &[u8], needs: &Needs) -> Result<Value, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(text);
-    let value = Sparse(needs).deserialize(&mut deserializer)?;
-    deserializer.end()?;
+/// Parses `text` keeping only what `needs` names; the rest is checked and skipped.
+pub(crate) fn read_sparse(text: &[u8], needs: &Needs) -> Result<Value, ScanError> {
+    let mut scanner = Scanner::new(text)?;
+    let value = value(&mut scanner, needs)?;
+    scanner.end()?;
     Ok(value)
 }
 
-/// Deserializes the members `needs` names.
-struct Sparse<'n>(&'n Needs);
-
-impl<'de> DeserializeSeed<'de> for Sparse<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        if self.0.whole {
-            serde::Deserialize::deserialize(deserializer)
-        } else {
-            deserializer.deserialize_any(self)
-        }
+/// The value at the scanner, as much of it as `needs` names.
+fn value(scanner: &mut Scanner<'_>, needs: &Needs) -> Result<Value, ScanError> {
+    if needs.whole {
+        let start = scanner.peek().map(|_| scanner.offset());
+        scanner.skip_value()?;
+        let bytes = scanner.since(start.unwrap_or_default());
+        return serde_json::from_slice(bytes).map_err(|_| ScanError {
+            offset: start.unwrap_or_default(),
+            reason: "invalid JSON value",
+        });
     }
+    if scanner.peek() != Some(b'{') {
+        scanner.skip_value()?;
+        return Ok(Value::Null);
+    }
+    object(scanner, needs)
 }
 
-impl<'de> Visitor<'de> for Sparse<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+/// The members of the object at the scanner that `needs` names.
+fn object(scanner: &mut Scanner<'_>, needs: &Needs) -> Result<Value, ScanError> {
+    scanner.expect(b'{', "expected an object")?;
+    scanner.enter()?;
+    let mut out = Map::new();
+    if scanner.peek() == Some(b'}') {
+        scanner.expect(b'}', "expected `}`")?;
+        scanner.leave();
+        return Ok(Value::Object(out));
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(found) = map.next_key_seed(Key(self.0))? {
-            match found {
-                Some((key, needs)) => {
-                    let value = map.next_value_seed(Sparse(needs))?;
-                    out.insert(key, value);
-                }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+    loop {
+        if scanner.peek() != Some(b'"') {
+            return Err(scanner.error("expected a member name"));
+        }
+        let at = scanner.offset();
+        let raw = scanner.string()?;
+        scanner.expect(b':', "expected `:` after a member name")?;
+        let name = key(raw).ok_or(ScanError {
+            offset: at,
+            reason: "invalid member name",
+        })?;
+        match needs.child(&name) {
+            Some(child) => {
+                let value = value(scanner, child)?;
+                out.insert(name.into_owned(), value);
             }
+            None => scanner.skip_value()?,
         }
-        Ok(Value::Object(out))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Value::Null)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+        match scanner.peek() {
+            Some(b',') => scanner.expect(b',', "expected `,`")?,
+            Some(b'}') => {
+                scanner.expect(b'}', "expected `}`")?;
+                scanner.leave();
+                return Ok(Value::Object(out));
+            }
+            _ => return Err(scanner.error("expected `,` or `}`")),
+        }
     }
 }
 
-/// Reads a member name: the name and what is read below it when the member is needed.
-struct Key<'n>(&'n Needs);
-
-impl<'de, 'n> DeserializeSeed<'de> for Key<'n> {
-    type Value = Option<(String, &'n Needs)>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'n> Visitor<'_> for Key<'n> {
-    type Value = Option<(String, &'n Needs)>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.0.child(key).map(|needs| (key.to_owned(), needs)))
+/// A member name, its escapes decoded (the text is known to be valid UTF-8 with valid escapes).
+fn key(raw: RawString<'_>) -> Option<Cow<'_, str>> {
+    if raw.escaped {
+        let mut quoted = Vec::with_capacity(raw.inner.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(raw.inner);
+        quoted.push(b'"');
+        serde_json::from_slice::<String>(&quoted)
+            .ok()
+            .map(Cow::Owned)
+    } else {
+        std::str::from_utf8(raw.inner).ok().map(Cow::Borrowed)
     }
 }
 

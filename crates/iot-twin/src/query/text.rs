@@ -86,16 +86,19 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.input.next()?;
         let parsed = if self.needs.is_empty() {
-            serde_json::from_slice(text.as_ref()).map(|value| (value, None))
+            serde_json::from_slice(text.as_ref())
+                .map(|value| (value, None))
+                .map_err(|e| e.to_string())
         } else {
-            read_sparse(text.as_ref(), self.needs).map(|value| (value, Some(text)))
+            read_sparse(text.as_ref(), self.needs)
+                .map(|value| (value, Some(text)))
+                .map_err(|e| e.to_string())
         };
         match parsed {
             Ok((value, text)) => Some(TextDocument { value, text }),
             Err(error) => {
-                self.error.replace(Some(TwinError::InvalidJson {
-                    reason: error.to_string(),
-                }));
+                self.error
+                    .replace(Some(TwinError::InvalidJson { reason: error }));
                 None
             }
         }
@@ -115,8 +118,8 @@ impl<T: AsRef<[u8]>> Document for TextDocument<T> {
         &self.value
     }
 
-    /// The whole document. The text was already found well-formed while reading it sparsely,
-    /// so parsing it again cannot fail; `null` stands in should it ever.
+    /// The whole document. The text was already checked as `serde_json` checks it while
+    /// reading it sparsely, so parsing it again does not fail; `null` would stand in if it did.
     fn into_json(self) -> Value {
         match self.text {
             None => self.value,
