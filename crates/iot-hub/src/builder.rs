@@ -4,14 +4,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use iot_protocol::HostName;
+use iot_protocol::{HostName, SharedAccessPolicy};
 use iot_twin::Limits;
 
 use crate::core::Settings;
 use crate::store::Durability;
 use crate::{Hub, HubError, TlsConfig};
 
-/// How the MQTT endpoint is reached.
+/// How the MQTT endpoint and the REST API are reached.
 #[derive(Debug, Clone, Default)]
 enum Transport {
     /// Not chosen: TLS is the default, so `start` asks for a certificate.
@@ -33,19 +33,21 @@ enum Storage {
 
 /// Settings for a [`Hub`]; [`HubBuilder::start`] validates them and starts it.
 ///
-/// Defaults follow IoT Hub: MQTT over TLS on `0.0.0.0:8883`, host name `localhost`, at most 50
-/// queued cloud-to-device messages per device kept for an hour, IoT Hub's twin limits; state in
-/// memory until [`HubBuilder::data_dir`] is given.
+/// Defaults follow IoT Hub: MQTT over TLS on `0.0.0.0:8883`, the REST API over HTTPS on
+/// `0.0.0.0:443`, host name `localhost`, the five shared access policies of a new IoT hub, at
+/// most 50 queued cloud-to-device messages per device kept for an hour, IoT Hub's twin limits;
+/// state in memory until [`HubBuilder::data_dir`] is given.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), iot_hub::HubError> {
 /// let hub = iot_hub::Hub::builder()
 ///     .mqtt_addr("127.0.0.1:0".parse().unwrap())
+///     .rest_addr("127.0.0.1:0".parse().unwrap())
 ///     .plain_tcp()
 ///     .in_memory()
 ///     .start()
 ///     .await?;
-/// println!("MQTT on {}", hub.mqtt_addr());
+/// println!("MQTT on {}, REST on {}", hub.mqtt_addr(), hub.rest_addr());
 /// hub.shutdown().await;
 /// # Ok(())
 /// # }
@@ -54,21 +56,37 @@ enum Storage {
 #[must_use = "a builder does nothing until `start`"]
 pub struct HubBuilder {
     mqtt_addr: SocketAddr,
+    rest_addr: Option<SocketAddr>,
     transport: Transport,
     storage: Storage,
     durability: Durability,
     host_name: String,
+    policies: Vec<SharedAccessPolicy>,
     settings: Settings,
+}
+
+/// Everything [`Hub::start`] needs, validated.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) host: HostName,
+    pub(crate) settings: Settings,
+    pub(crate) storage: Option<(PathBuf, Durability)>,
+    pub(crate) mqtt_addr: SocketAddr,
+    pub(crate) rest_addr: SocketAddr,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) policies: Vec<SharedAccessPolicy>,
 }
 
 impl Default for HubBuilder {
     fn default() -> Self {
         Self {
             mqtt_addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8883)),
+            rest_addr: None,
             transport: Transport::Unset,
             storage: Storage::Memory,
             durability: Durability::default(),
             host_name: "localhost".to_owned(),
+            policies: Vec::new(),
             settings: Settings {
                 limits: Limits::default(),
                 max_queued_messages: 50,
@@ -89,14 +107,25 @@ impl HubBuilder {
         self
     }
 
-    /// Serves MQTT over TLS with this certificate (the default transport).
+    /// The address the REST API listens on (default `0.0.0.0:443`, where the Node service SDK
+    /// expects it; see [`Hub::rest_addr`]).
+    ///
+    /// When it is not set and [`HubBuilder::mqtt_addr`] asks for a free port (port 0), the REST
+    /// API also takes a free port, on the MQTT address's IP: a hub started on free ports for a
+    /// test should not reach for a privileged, fixed one.
+    pub fn rest_addr(mut self, addr: SocketAddr) -> Self {
+        self.rest_addr = Some(addr);
+        self
+    }
+
+    /// Serves MQTT and the REST API over TLS with this certificate (the default transport).
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.transport = Transport::Tls(tls);
         self
     }
 
-    /// Serves MQTT over plain TCP. An explicit choice, for tests and loopback use: the official
-    /// SDKs connect only over TLS.
+    /// Serves MQTT over plain TCP and the REST API over plain HTTP. An explicit choice, for
+    /// tests and loopback use: the official SDKs connect only over TLS.
     pub fn plain_tcp(mut self) -> Self {
         self.transport = Transport::Plain;
         self
@@ -125,6 +154,17 @@ impl HubBuilder {
     /// MQTT username and the scope of SAS tokens (default `localhost`).
     pub fn host_name(mut self, host_name: impl Into<String>) -> Self {
         self.host_name = host_name.into();
+        self
+    }
+
+    /// Sets a shared access policy, replacing the hub's policy of the same name or adding one.
+    ///
+    /// A new hub has IoT Hub's five default policies with generated keys (see
+    /// [`SharedAccessPolicy::HUB_DEFAULTS`]); policies are stored, so one set here stays after
+    /// a restart on the same data directory even without this call. At most 16 policies.
+    pub fn shared_access_policy(mut self, policy: SharedAccessPolicy) -> Self {
+        self.policies.retain(|p| p.name() != policy.name());
+        self.policies.push(policy);
         self
     }
 
@@ -167,12 +207,13 @@ impl HubBuilder {
         self
     }
 
-    /// Validates the settings, opens the store, binds the MQTT port and starts serving.
+    /// Validates the settings, opens the store, binds the MQTT and REST ports and starts
+    /// serving.
     ///
     /// # Errors
     /// [`HubError::InvalidConfig`] for an invalid setting (an unparsable host name, no
-    /// transport chosen, a zero limit), [`HubError::Store`] when the data directory cannot be
-    /// used, [`HubError::Bind`] when the port cannot be bound.
+    /// transport chosen, a zero limit, more than 16 policies), [`HubError::Store`] when the
+    /// data directory cannot be used, [`HubError::Bind`] when a port cannot be bound.
     pub async fn start(self) -> Result<Hub, HubError> {
         let host = HostName::parse(&self.host_name).map_err(|e| HubError::InvalidConfig {
             setting: "host_name",
@@ -195,7 +236,29 @@ impl HubBuilder {
             Storage::Memory => None,
             Storage::Dir(dir) => Some((dir, self.durability)),
         };
-        Hub::start(host, self.settings, storage, self.mqtt_addr, tls).await
+        let rest_addr = self
+            .rest_addr
+            .unwrap_or_else(|| default_rest_addr(self.mqtt_addr));
+        Hub::start(Plan {
+            host,
+            settings: self.settings,
+            storage,
+            mqtt_addr: self.mqtt_addr,
+            rest_addr,
+            tls,
+            policies: self.policies,
+        })
+        .await
+    }
+}
+
+/// The REST address when none is set: `0.0.0.0:443`, or a free port on the MQTT address's IP
+/// when MQTT takes a free port.
+fn default_rest_addr(mqtt_addr: SocketAddr) -> SocketAddr {
+    if mqtt_addr.port() == 0 {
+        SocketAddr::new(mqtt_addr.ip(), 0)
+    } else {
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 443))
     }
 }
 

@@ -1,25 +1,28 @@
 //! [`Hub`]: a running hub and its in-process API.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use iot_methods::{MethodInvocation, MethodResult};
 use iot_protocol::{
-    DeviceConnectionString, DeviceCredential, DeviceId, HostName, Identity, ServiceConnectionString,
+    DeviceConnectionString, DeviceCredential, DeviceId, HostName, Identity,
+    ServiceConnectionString, SharedAccessPolicy,
 };
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::core::{Core, Settings};
+use crate::builder::Plan;
+use crate::core::Core;
 use crate::mqtt::listener;
-use crate::store::{Durability, Store};
+use crate::store::Store;
 use crate::{
-    CloudToDeviceMessage, HubBuilder, HubError, MethodCallError, Registry, TelemetryStream,
-    TlsConfig, Twins, methods,
+    CloudToDeviceMessage, HubBuilder, HubError, MethodCallError, Registry, TelemetryStream, Twins,
+    methods, rest,
 };
 
-/// A running hub: the MQTT endpoint devices connect to, and the back end's in-process API.
+/// A running hub: the MQTT endpoint devices connect to, the REST API back ends call, and the
+/// back end's in-process API.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -28,6 +31,7 @@ use crate::{
 ///
 /// let hub = Hub::builder()
 ///     .mqtt_addr("127.0.0.1:0".parse()?)
+///     .rest_addr("127.0.0.1:0".parse()?)
 ///     .plain_tcp()
 ///     .in_memory()
 ///     .start()
@@ -46,6 +50,7 @@ use crate::{
 pub struct Hub {
     core: Arc<Core>,
     mqtt_addr: SocketAddr,
+    rest_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -56,42 +61,52 @@ impl Hub {
         HubBuilder::default()
     }
 
-    pub(crate) async fn start(
-        host: HostName,
-        settings: Settings,
-        storage: Option<(PathBuf, Durability)>,
-        mqtt_addr: SocketAddr,
-        tls: Option<TlsConfig>,
-    ) -> Result<Self, HubError> {
-        let (store, snapshot) = match storage {
+    pub(crate) async fn start(plan: Plan) -> Result<Self, HubError> {
+        let (store, snapshot) = match plan.storage {
             Some((dir, durability)) => Store::open(&dir, durability)?,
             None => Store::memory(),
         };
         let (methods, driver) = methods::channel();
-        let (core, ops) = Core::load(host, settings, store, snapshot, methods)?;
-        core.store.commit(ops).await?;
+        let (core, ops) = Core::load(
+            plan.host,
+            plan.settings,
+            store,
+            snapshot,
+            methods,
+            plan.policies,
+        )?;
         let core = Arc::new(core);
-        let listener = match listener::bind(mqtt_addr).await {
-            Ok(listener) => listener,
+        let bound = async {
+            core.store.commit(ops).await?;
+            let mqtt = listener::bind(plan.mqtt_addr).await?;
+            let rest = rest::bind(plan.rest_addr).await?;
+            Ok::<_, HubError>((mqtt, rest))
+        };
+        let (mqtt, rest) = match bound.await {
+            Ok(listeners) => listeners,
             Err(error) => {
                 core.store.close().await;
                 return Err(error);
             }
         };
-        let mqtt_addr = listener.local_addr().map_err(|source| HubError::Bind {
-            addr: mqtt_addr,
-            source,
-            hint: "the socket has no local address",
-        })?;
+        let mqtt_addr = local_addr(&mqtt, plan.mqtt_addr)?;
+        let rest_addr = local_addr(&rest, plan.rest_addr)?;
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(driver.run(Arc::downgrade(&core), stopped.clone())),
-            tokio::spawn(listener::run(Arc::clone(&core), listener, tls, stopped)),
+            tokio::spawn(listener::run(
+                Arc::clone(&core),
+                mqtt,
+                plan.tls.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(rest::run(Arc::clone(&core), rest, plan.tls, stopped)),
         ];
-        tracing::info!(%mqtt_addr, host = %core.host, "hub started");
+        tracing::info!(%mqtt_addr, %rest_addr, host = %core.host, "hub started");
         Ok(Self {
             core,
             mqtt_addr,
+            rest_addr,
             stop,
             tasks: Mutex::new(tasks),
         })
@@ -100,6 +115,11 @@ impl Hub {
     /// The address the MQTT endpoint is bound to (with the actual port when port 0 was asked).
     pub fn mqtt_addr(&self) -> SocketAddr {
         self.mqtt_addr
+    }
+
+    /// The address the REST API is bound to (with the actual port when port 0 was asked).
+    pub fn rest_addr(&self) -> SocketAddr {
+        self.rest_addr
     }
 
     /// The hub's host name.
@@ -148,13 +168,26 @@ impl Hub {
         ))
     }
 
-    /// The connection string of the `iothubowner` policy, for back-end clients.
+    /// The connection string of the `iothubowner` policy, for back-end clients. `Some` for
+    /// every hub: policies are only added or replaced by name, so `iothubowner` always exists.
     pub fn service_connection_string(&self) -> Option<ServiceConnectionString> {
+        self.policy_connection_string("iothubowner")
+    }
+
+    /// The connection string of the shared access policy `name` (names compare exactly), or
+    /// `None` when the hub has no such policy.
+    pub fn policy_connection_string(&self, name: &str) -> Option<ServiceConnectionString> {
         self.core
             .policies
             .iter()
-            .find(|policy| policy.name() == "iothubowner")
+            .find(|policy| policy.name() == name)
             .map(|policy| ServiceConnectionString::for_policy(self.core.host.clone(), policy))
+    }
+
+    /// The hub's shared access policies: IoT Hub's five defaults and those set with
+    /// [`HubBuilder::shared_access_policy`]. `Debug` never shows their keys.
+    pub fn shared_access_policies(&self) -> &[SharedAccessPolicy] {
+        &self.core.policies
     }
 
     /// Calls a direct method on a device and waits for its answer.
@@ -170,12 +203,7 @@ impl Hub {
         id: &DeviceId,
         invocation: MethodInvocation,
     ) -> Result<MethodResult, MethodCallError> {
-        if self.core.find(id).is_none() {
-            return Err(MethodCallError::DeviceNotFound {
-                device_id: id.clone(),
-            });
-        }
-        self.core.methods.invoke(id.clone(), invocation).await
+        self.core.invoke_method(id, invocation).await
     }
 
     /// Queues a cloud-to-device message; it is delivered while the device is connected and
@@ -221,4 +249,13 @@ impl Drop for Hub {
     fn drop(&mut self) {
         self.stop.send_replace(true);
     }
+}
+
+/// The bound address of a listener.
+fn local_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, HubError> {
+    listener.local_addr().map_err(|source| HubError::Bind {
+        addr: asked,
+        source,
+        hint: "the socket has no local address",
+    })
 }

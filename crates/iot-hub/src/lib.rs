@@ -1,10 +1,13 @@
-//! A local IoT hub that speaks Azure IoT Hub's device protocol, for development, tests and
-//! small fleets: the official device SDKs and ours connect to it unchanged.
+//! A local IoT hub that speaks Azure IoT Hub's device protocol and service REST API, for
+//! development, tests and small fleets: the official device and service SDKs and ours connect
+//! to it unchanged.
 //!
 //! Devices connect over MQTT 3.1.1 (TLS, or plain TCP when asked for) with SAS tokens or
 //! self-signed X.509 certificates, read and patch their twins, receive desired-property
 //! notifications, answer direct methods, send telemetry and receive cloud-to-device messages.
-//! The back end uses the in-process API of [`Hub`]: [`Registry`], [`Twins`],
+//! Back ends call the REST API (HTTPS, or plain HTTP when asked for) with SAS tokens of the
+//! hub's shared access policies: the identity registry, twins, direct methods and twin
+//! queries. In-process, the same operations are [`Hub`]'s API: [`Registry`], [`Twins`],
 //! [`Hub::invoke_method`], [`Hub::send_cloud_to_device`], [`Hub::telemetry`]. State lives in
 //! memory or in SQLite; every acknowledged write is committed first.
 //!
@@ -19,7 +22,7 @@
 //!   (`twins.rs`), cloud-to-device messages (`c2d.rs`), telemetry (`telemetry.rs`), the
 //!   direct-method driver (`methods.rs`): the operations, shared by every front end.
 //! - `core/`: the working set of devices; `session.rs`: MQTT sessions apart from connections;
-//!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint.
+//!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API.
 //! - [`HubError`] and [`MethodCallError`] (`error.rs`).
 #![forbid(unsafe_code)]
 
@@ -33,6 +36,7 @@ mod hub;
 mod methods;
 mod mqtt;
 mod registry;
+mod rest;
 mod session;
 mod store;
 mod telemetry;

@@ -83,6 +83,23 @@ impl MethodsHandle {
     }
 }
 
+impl Core {
+    /// Calls a direct method on a registered device and waits for the outcome: what
+    /// [`crate::Hub::invoke_method`] and `POST /twins/{id}/methods` both do.
+    pub(crate) async fn invoke_method(
+        &self,
+        id: &DeviceId,
+        invocation: MethodInvocation,
+    ) -> Result<MethodResult, MethodCallError> {
+        if self.find(id).is_none() {
+            return Err(MethodCallError::DeviceNotFound {
+                device_id: id.clone(),
+            });
+        }
+        self.methods.invoke(id.clone(), invocation).await
+    }
+}
+
 impl MethodsDriver {
     /// Runs until the hub shuts down (`stop` fires) or every handle is gone.
     pub(crate) async fn run(

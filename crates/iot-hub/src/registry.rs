@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use iot_protocol::{Device, DeviceEtag, DeviceId, DeviceStatus, IfMatch};
+use iot_protocol::{
+    ConnectionState, Device, DeviceEtag, DeviceId, DeviceStatus, IfMatch, RegistryStatistics,
+    ServiceStatistics,
+};
 use iot_twin::Twin;
 
 use crate::core::{Core, DeviceEntry, DeviceState, now};
@@ -72,6 +75,33 @@ impl Registry {
             .iter()
             .map(|(_, entry)| device_view(entry, &entry.read()))
             .collect()
+    }
+
+    /// How many devices are registered, enabled and disabled (`GET /statistics/devices`).
+    pub fn statistics(&self) -> RegistryStatistics {
+        let mut statistics = RegistryStatistics::default();
+        for (_, entry) in self.core.entries() {
+            statistics.total_device_count += 1;
+            if entry.read().device.status == Some(DeviceStatus::Disabled) {
+                statistics.disabled_device_count += 1;
+            } else {
+                statistics.enabled_device_count += 1;
+            }
+        }
+        statistics
+    }
+
+    /// How many devices are connected now (`GET /statistics/service`).
+    pub fn service_statistics(&self) -> ServiceStatistics {
+        let connected = self
+            .core
+            .entries()
+            .iter()
+            .filter(|(_, entry)| entry.read().connection_state() == ConnectionState::Connected)
+            .count();
+        ServiceStatistics {
+            connected_device_count: connected as u64,
+        }
     }
 
     /// Replaces a device's status and authentication with those of `device` (a registry `PUT`

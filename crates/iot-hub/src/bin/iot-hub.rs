@@ -19,7 +19,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve MQTT until interrupted (Ctrl-C).
+    /// Serve MQTT and the REST API until interrupted (Ctrl-C).
     Serve(Serve),
     /// Manage registered devices.
     #[command(subcommand)]
@@ -31,6 +31,10 @@ struct Serve {
     /// Where MQTT listens (IoT Hub uses MQTT over TLS on port 8883).
     #[arg(long, default_value = "0.0.0.0:8883")]
     mqtt_addr: SocketAddr,
+    /// Where the REST API listens (IoT Hub serves HTTPS on port 443, the only port the Node
+    /// service SDK reaches; binding it needs privileges).
+    #[arg(long, default_value = "0.0.0.0:443")]
+    rest_addr: SocketAddr,
     #[command(flatten)]
     store: Store,
     /// The server certificate chain (PEM); needs --tls-key.
@@ -43,7 +47,7 @@ struct Serve {
     /// serve TLS with them; clients must trust DIR/ca.pem.
     #[arg(long, value_name = "DIR", conflicts_with = "plain_tcp")]
     dev_certs: Option<PathBuf>,
-    /// Serve MQTT without TLS (the official SDKs will not connect).
+    /// Serve MQTT and REST without TLS (the official SDKs will not connect).
     #[arg(long)]
     plain_tcp: bool,
     /// Wait for fsync on every commit, so that acknowledged writes survive a power cut.
@@ -104,7 +108,9 @@ fn builder(store: &Store) -> HubBuilder {
 }
 
 async fn run_serve(serve: Serve) -> Result<(), String> {
-    let mut builder = builder(&serve.store).mqtt_addr(serve.mqtt_addr);
+    let mut builder = builder(&serve.store)
+        .mqtt_addr(serve.mqtt_addr)
+        .rest_addr(serve.rest_addr);
     if serve.fsync {
         builder = builder.durability(Durability::PowerLoss);
     }
@@ -136,8 +142,9 @@ async fn run_serve(serve: Serve) -> Result<(), String> {
     };
     let hub = builder.start().await.map_err(show)?;
     say(format_args!(
-        "MQTT listening on {} (host name {})",
+        "MQTT listening on {}, REST on {} (host name {})",
         hub.mqtt_addr(),
+        hub.rest_addr(),
         hub.host_name()
     ));
     if let Some(service) = hub.service_connection_string() {
@@ -157,6 +164,7 @@ async fn add_device(id: &str, store: Store) -> Result<(), String> {
     let id: DeviceId = id.parse().map_err(show)?;
     let hub = builder(&store)
         .mqtt_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .rest_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .plain_tcp()
         .start()
         .await

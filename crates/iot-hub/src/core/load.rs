@@ -16,6 +16,9 @@ use crate::methods::MethodsHandle;
 use crate::session::{Session, Subscriptions};
 use crate::store::{Op, Snapshot, Store};
 
+/// The most shared access policies a hub has (IoT Hub's quota).
+const MAX_POLICIES: usize = 16;
+
 /// A shared access policy as stored.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,15 +30,33 @@ struct StoredPolicy {
 
 impl Core {
     /// Builds the core from a snapshot. Returns it with the ops that must be committed before
-    /// use (the default policies of a new hub).
+    /// use: the default policies of a new hub, and the `configured` policies, which replace
+    /// stored ones of the same name and are added otherwise.
     pub(crate) fn load(
         host: HostName,
         settings: Settings,
         store: Store,
         snapshot: Snapshot,
         methods: MethodsHandle,
+        configured: Vec<SharedAccessPolicy>,
     ) -> Result<(Self, Vec<Op>), HubError> {
-        let (policies, ops) = policies(&snapshot.policies)?;
+        let (mut policies, mut ops) = policies(&snapshot.policies)?;
+        for policy in configured {
+            ops.push(policy_op(&policy));
+            match policies.iter_mut().find(|p| p.name() == policy.name()) {
+                Some(slot) => *slot = policy,
+                None => policies.push(policy),
+            }
+        }
+        if policies.len() > MAX_POLICIES {
+            return Err(HubError::InvalidConfig {
+                setting: "shared_access_policy",
+                rule: format!(
+                    "would give the hub {} policies; IoT Hub allows at most {MAX_POLICIES}",
+                    policies.len()
+                ),
+            });
+        }
         let devices = devices(snapshot)?;
         let (telemetry, _) = broadcast::channel(settings.telemetry_capacity.max(1));
         let core = Self {
