@@ -104,6 +104,20 @@ impl fmt::Display for IfMatch {
     }
 }
 
+impl From<iot_twin::Etag> for IfMatch {
+    /// A condition on a twin's etag (always a valid etag: base64 without quotes or commas).
+    fn from(etag: iot_twin::Etag) -> Self {
+        Self(Condition::Etag(etag.as_str().to_owned()))
+    }
+}
+
+impl From<crate::DeviceEtag> for IfMatch {
+    /// A condition on a device identity's etag (always a valid etag: base64 of digits).
+    fn from(etag: crate::DeviceEtag) -> Self {
+        Self(Condition::Etag(etag.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +135,16 @@ mod tests {
             assert!(!parsed.matches("Mg=="));
             assert!(!parsed.matches("\"MQ==\""));
         }
+    }
+
+    #[test]
+    fn from_typed_etags() {
+        let twin = IfMatch::from(iot_twin::Etag::from_counter(4));
+        assert_eq!(twin.to_string(), "\"AAAAAAAAAAQ=\"");
+        assert_eq!(IfMatch::parse(&twin.to_string()).unwrap(), twin);
+        let device = IfMatch::from(crate::DeviceEtag::from_counter(8_815_808));
+        assert!(device.matches("ODgxNTgwOA=="));
+        assert_eq!(IfMatch::parse(&device.to_string()).unwrap(), device);
     }
 
     #[test]
@@ -151,6 +175,14 @@ mod tests {
             prop_assert_eq!(&IfMatch::parse(&condition.to_string()).unwrap(), &condition);
             prop_assert!(condition.matches(&etag));
             prop_assert_eq!(IfMatch::parse(&IfMatch::ANY.to_string()).unwrap(), IfMatch::ANY);
+        }
+
+        #[test]
+        fn typed_etags_are_valid_conditions(counter in any::<u64>()) {
+            let twin = iot_twin::Etag::from_counter(counter);
+            prop_assert_eq!(IfMatch::from(twin), IfMatch::etag(twin.as_str()).unwrap());
+            let device = crate::DeviceEtag::from_counter(counter);
+            prop_assert_eq!(IfMatch::from(device), IfMatch::etag(&device.to_string()).unwrap());
         }
     }
 }
