@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ast::{ArithmeticOp, CompareOp, Function};
 use super::functions::call;
@@ -127,7 +127,27 @@ impl InList {
 /// The node at `path` in `document`, walking object members only.
 pub(crate) fn lookup<'a>(document: &'a Value, path: &[Box<str>]) -> Option<&'a Value> {
     path.iter()
-        .try_fold(document, |node, key| node.as_object()?.get(&**key))
+        .try_fold(document, |node, key| member(node.as_object()?, key))
+}
+
+/// Objects with at most this many members are searched by a scan comparing lengths first.
+const SCAN_MEMBERS: usize = 32;
+
+/// The member `key` of `object`.
+///
+/// A map's keys are `String`s whose bytes live apart from the map's nodes, so the tree search
+/// of `Map::get` follows a pointer for every key it compares, which for twins out of cache
+/// costs a cache miss each. In small objects (twins have a few to a few dozen members per
+/// level) a scan that compares the lengths held in the nodes first, and bytes only when they
+/// match, reads far less memory.
+fn member<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if object.len() > SCAN_MEMBERS {
+        return object.get(key);
+    }
+    object
+        .iter()
+        .find(|(k, _)| k.len() == key.len() && k.as_str() == key)
+        .map(|(_, v)| v)
 }
 
 impl Node {
@@ -295,6 +315,19 @@ mod tests {
         let negate = Node::Negate(path(&["n"]));
         assert_eq!(negate.eval(&doc), Val::Number(-7.0));
         assert_eq!(Node::Negate(path(&["q"])).eval(&doc), Val::Undefined);
+    }
+
+    #[test]
+    fn members_are_found_in_small_and_large_objects() {
+        for size in [0, 1, SCAN_MEMBERS, SCAN_MEMBERS + 1, 200] {
+            let object: Map<String, Value> =
+                (0..size).map(|i| (format!("k{i}"), json!(i))).collect();
+            for i in 0..size {
+                assert_eq!(member(&object, &format!("k{i}")), Some(&json!(i)));
+            }
+            assert_eq!(member(&object, "k"), None);
+            assert_eq!(member(&object, &format!("k{size}")), None);
+        }
     }
 
     #[test]
