@@ -1,0 +1,83 @@
+//! The back-end client of IoT Hub's service REST API: the identity registry, device twins,
+//! direct methods and twin queries, for services that manage fleets.
+//!
+//! [`ServiceClient`] speaks to Azure IoT Hub and, unchanged, to the local `iot-hub`. Every
+//! protocol rule comes from the pure crates: SAS tokens, connection strings, REST models and
+//! error codes from `iot_protocol`, twins, their update rules and the query language from
+//! `iot_twin`, method invocations from `iot_methods`. This crate adds the HTTP around them:
+//! signing and re-signing tokens, retries with backoff, timeouts, paging, and typed errors.
+//!
+//! ```no_run
+//! use iot_methods::MethodInvocation;
+//! use iot_protocol::{Device, IfMatch};
+//! use iot_service_sdk::{Query, ServiceClient, TwinUpdate, field};
+//! use serde_json::json;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = ServiceClient::from_connection_string(
+//!     "HostName=myhub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=...",
+//! )?;
+//!
+//! // Provision a device; the hub generates its keys.
+//! let device = client.create_device(&Device::new("chiller-7".parse()?)).await?;
+//!
+//! // Configure it through desired properties, tag it for queries.
+//! let update = TwinUpdate::new()
+//!     .desired(json!({"waterTemperature": 12}))
+//!     .tags(json!({"plant": "Redmond43"}));
+//! let twin = client.update_twin(&device.device_id, &update, IfMatch::ANY).await?;
+//!
+//! // Reboot it with a direct method.
+//! let reboot = MethodInvocation::new("reboot".parse()?, json!(null))?;
+//! let answer = client.invoke_method(&device.device_id, &reboot).await?;
+//!
+//! // Follow the fleet with a query.
+//! let query = Query::select_all().where_(field("tags.plant").eq("Redmond43"));
+//! let mut twins = client.query(query)?.twins();
+//! while let Some(twin) = twins.next().await {
+//!     println!("{}: {:?}", twin?.device_id(), answer.status());
+//! }
+//! # let _ = twin;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`ServiceClient`] (`client.rs`) and [`ServiceClientBuilder`] (`builder.rs`); TLS trust
+//!   (`tls.rs`), SAS token caching (`token.rs`), [`RetryPolicy`] (`retry.rs`).
+//! - Operations: the registry (`registry.rs`), twins with [`TwinUpdate`] (`twin.rs`), direct
+//!   methods (`methods.rs`), queries (`query/`: [`Query`], [`QueryBuilder`], [`Filter`],
+//!   [`QueryRequest`], [`QueryPages`], [`QueryItems`], [`QueryPage`]).
+//! - Requests and answers without the HTTP library's types (`request.rs`, `response.rs`), and
+//!   the one module that sends them (`transport.rs`).
+//! - [`ServiceError`] (`error.rs`) and the mapping from the hub's error answers
+//!   (`error/mapping.rs`).
+#![forbid(unsafe_code)]
+
+mod builder;
+mod client;
+mod error;
+mod methods;
+mod query;
+mod registry;
+mod request;
+mod response;
+mod retry;
+mod tls;
+mod token;
+mod transport;
+mod twin;
+
+pub use builder::ServiceClientBuilder;
+pub use client::ServiceClient;
+pub use error::ServiceError;
+pub use iot_twin::query::{Collection, ItemType};
+pub use query::{
+    Field, Filter, IntoQuery, Query, QueryBuilder, QueryItems, QueryPage, QueryPages, QueryRequest,
+    field,
+};
+pub use registry::MAX_LIST_DEVICES;
+pub use request::API_VERSION;
+pub use retry::RetryPolicy;
+pub use twin::TwinUpdate;
