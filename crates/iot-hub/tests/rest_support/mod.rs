@@ -92,6 +92,11 @@ impl Rest {
         Self::policy(hub, "iothubowner")
     }
 
+    /// A client over plain HTTP with the `service` policy's token (ServiceConnect).
+    pub fn service(hub: &Hub) -> Self {
+        Self::policy(hub, "service")
+    }
+
     /// A client over plain HTTP with the token of `policy`.
     pub fn policy(hub: &Hub, policy: &str) -> Self {
         Self::with_authorization(hub, Some(policy_token(hub, policy)))
