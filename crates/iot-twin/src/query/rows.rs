@@ -21,19 +21,19 @@ use super::eval::lookup;
 #[derive(Debug)]
 pub struct Rows<'q, I> {
     plan: &'q Plan,
-    state: State<'q, I>,
+    input: I,
+    state: State<'q>,
 }
 
 #[derive(Debug)]
-enum State<'q, I> {
+enum State<'q> {
     /// Filtering and projecting one document at a time; `left` rows may still be produced.
     Stream {
-        input: I,
         left: usize,
         columns: Option<&'q [Column]>,
     },
     /// Grouping not started yet.
-    Grouping(I),
+    Grouping,
     /// The rows are computed.
     Done(vec::IntoIter<Value>),
 }
@@ -48,36 +48,35 @@ where
         let left = plan.top.unwrap_or(usize::MAX);
         let state = match &plan.output {
             Output::Documents => State::Stream {
-                input,
                 left,
                 columns: None,
             },
             Output::Columns(columns) => State::Stream {
-                input,
                 left,
                 columns: Some(columns),
             },
-            Output::Groups(_) => State::Grouping(input),
+            Output::Groups(_) => State::Grouping,
         };
-        Self { plan, state }
+        Self { plan, input, state }
+    }
+
+    /// The input, as far as it has been read.
+    pub(crate) fn input_mut(&mut self) -> &mut I {
+        &mut self.input
     }
 
     /// Skips `n` rows, then returns the next one, built only when `build` is set (else an empty
     /// object stands for it). `None` when the rows ran out.
     fn advance(&mut self, n: usize, build: bool) -> Option<Value> {
-        if let State::Grouping(_) = self.state {
+        if let State::Grouping = self.state {
             self.group();
         }
         match &mut self.state {
-            State::Stream {
-                input,
-                left,
-                columns,
-            } => {
+            State::Stream { left, columns } => {
                 let filter = self.plan.filter.as_ref();
                 let mut skip = n;
                 while *left > 0 {
-                    let document = input.next()?;
+                    let document = self.input.next()?;
                     if !filter.is_none_or(|f| f.test(document.json())) {
                         continue;
                     }
@@ -93,21 +92,23 @@ where
                 }
                 None
             }
-            State::Grouping(_) => None,
+            State::Grouping => None,
             State::Done(rows) => rows.nth(n),
         }
     }
 
     /// Reads the whole input and computes the groups' rows.
     fn group(&mut self) {
-        let state = std::mem::replace(&mut self.state, State::Done(Vec::new().into_iter()));
-        if let (State::Grouping(input), Output::Groups(groups)) = (state, &self.plan.output) {
-            let mut rows = aggregate(self.plan.filter.as_ref(), groups, input);
-            if let Some(top) = self.plan.top {
-                rows.truncate(top);
+        let mut rows = match &self.plan.output {
+            Output::Groups(groups) => {
+                aggregate(self.plan.filter.as_ref(), groups, self.input.by_ref())
             }
-            self.state = State::Done(rows.into_iter());
+            _ => Vec::new(),
+        };
+        if let Some(top) = self.plan.top {
+            rows.truncate(top);
         }
+        self.state = State::Done(rows.into_iter());
     }
 
     /// Whether another row follows, consuming it without building it.

@@ -1,8 +1,5 @@
 //! [`JsonRows`]: a query over documents stored as JSON text, reading only what it needs.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use serde_json::Value;
 
 use super::Document;
@@ -22,7 +19,6 @@ use crate::TwinError;
 #[derive(Debug)]
 pub struct JsonRows<'q, I> {
     rows: Rows<'q, Texts<'q, I>>,
-    error: Rc<RefCell<Option<TwinError>>>,
     failed: bool,
 }
 
@@ -33,15 +29,13 @@ where
 {
     /// The rows of `plan` over the texts of `input`, read as `needs` says.
     pub(crate) fn new(plan: &'q Plan, needs: &'q Needs, input: I) -> Self {
-        let error = Rc::new(RefCell::new(None));
         let texts = Texts {
             input,
             needs,
-            error: Rc::clone(&error),
+            error: None,
         };
         Self {
             rows: Rows::new(plan, texts),
-            error,
             failed: false,
         }
     }
@@ -59,7 +53,7 @@ where
             return None;
         }
         let row = self.rows.next();
-        if let Some(error) = self.error.borrow_mut().take() {
+        if let Some(error) = self.rows.input_mut().error.take() {
             self.failed = true;
             return Some(Err(error));
         }
@@ -73,7 +67,7 @@ where
 pub(crate) struct Texts<'n, I> {
     input: I,
     needs: &'n Needs,
-    error: Rc<RefCell<Option<TwinError>>>,
+    error: Option<TwinError>,
 }
 
 impl<I> Iterator for Texts<'_, I>
@@ -97,8 +91,7 @@ where
         match parsed {
             Ok((value, text)) => Some(TextDocument { value, text }),
             Err(error) => {
-                self.error
-                    .replace(Some(TwinError::InvalidJson { reason: error }));
+                self.error = Some(TwinError::InvalidJson { reason: error });
                 None
             }
         }
@@ -155,6 +148,15 @@ mod tests {
             let rows: Result<Vec<_>, _> = query.evaluate_json(&texts).collect();
             assert_eq!(rows.unwrap(), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn rows_can_move_between_threads() {
+        fn send<T: Send>(_: &T) {}
+        let query = Query::parse("SELECT * FROM devices").unwrap();
+        let texts = vec![String::from("{}")];
+        send(&query.evaluate_json(texts));
+        send(&query.evaluate(vec![json!({})]));
     }
 
     #[test]
