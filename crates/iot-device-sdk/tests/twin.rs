@@ -11,9 +11,12 @@ use support::{device, hub, options, stop, within};
 async fn connects_reads_and_reports() {
     let hub = hub().await;
     let id = device(&hub, "twin-basic").await;
-    let client = within("connect", DeviceClient::connect(options(&hub, &id).build().unwrap()))
-        .await
-        .unwrap();
+    let client = within(
+        "connect",
+        DeviceClient::connect(options(&hub, &id).build().unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(client.state(), ConnectionState::Ready);
     let twin = client.get_twin().await.unwrap();
     assert_eq!(twin.reported().version().get(), 1);

@@ -465,6 +465,3 @@ fn rejected(operation: Operation, status: u16, body: &[u8]) -> Error {
         message,
     }
 }
-
-#[cfg(test)]
-mod tests;

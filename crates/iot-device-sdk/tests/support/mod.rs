@@ -3,8 +3,6 @@
 // Each test binary uses a subset of the helpers, and a helper that fails should fail the test.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod proxy;
-
 use std::future::Future;
 use std::time::Duration;
 
@@ -78,7 +76,11 @@ pub async fn next<S: Stream + Unpin>(what: &str, stream: &mut S) -> S::Item {
 }
 
 /// Waits until `states` yields a state matching `pred`, and returns it.
-pub async fn state_where<S>(states: &mut S, what: &str, pred: impl Fn(&ConnectionState) -> bool) -> ConnectionState
+pub async fn state_where<S>(
+    states: &mut S,
+    what: &str,
+    pred: impl Fn(&ConnectionState) -> bool,
+) -> ConnectionState
 where
     S: Stream<Item = ConnectionState> + Unpin,
 {

@@ -1,1 +1,0 @@
-//! A fault-injecting TCP proxy.
