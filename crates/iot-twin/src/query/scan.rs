@@ -3,9 +3,10 @@
 //!
 //! Skipping checks what `serde_json` checks when it parses: structure, commas and colons,
 //! string escapes (`\uXXXX` included, UTF-16 surrogates in pairs), no raw control characters in
-//! strings, number forms and range (finite as an `f64`), and the literals `true`, `false` and
-//! `null`. UTF-8 is checked once for the whole text. Objects and arrays may nest
-//! [`MAX_NESTING`] deep, as in `serde_json`.
+//! strings, number forms and range (finite as an `f64`), the literals `true`, `false` and
+//! `null`, and UTF-8 (checked inside strings that hold non-ASCII bytes; outside strings the
+//! grammar admits ASCII only). Objects and arrays may nest [`MAX_NESTING`] deep, as in
+//! `serde_json`.
 
 use std::fmt;
 
@@ -45,19 +46,13 @@ pub(crate) struct RawString<'t> {
 }
 
 impl<'t> Scanner<'t> {
-    /// A scanner at the start of `text`, which must be valid UTF-8.
-    pub(crate) fn new(text: &'t [u8]) -> Result<Self, ScanError> {
-        if let Err(e) = std::str::from_utf8(text) {
-            return Err(ScanError {
-                offset: e.valid_up_to(),
-                reason: "invalid UTF-8",
-            });
-        }
-        Ok(Self {
+    /// A scanner at the start of `text`.
+    pub(crate) fn new(text: &'t [u8]) -> Self {
+        Self {
             text,
             at: 0,
             depth: 0,
-        })
+        }
     }
 
     /// The current byte offset.
@@ -167,8 +162,11 @@ impl<'t> Scanner<'t> {
         self.at += 1;
         let start = self.at;
         let mut escaped = false;
+        let mut non_ascii = false;
         loop {
-            self.at += plain_run(self.text.get(self.at..).unwrap_or_default());
+            let (run, high) = plain_run(self.text.get(self.at..).unwrap_or_default());
+            self.at += run;
+            non_ascii |= high;
             match self.text.get(self.at) {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -180,6 +178,14 @@ impl<'t> Scanner<'t> {
             }
         }
         let inner = self.text.get(start..self.at).unwrap_or_default();
+        if non_ascii {
+            if let Err(e) = std::str::from_utf8(inner) {
+                return Err(ScanError {
+                    offset: start + e.valid_up_to(),
+                    reason: "invalid UTF-8",
+                });
+            }
+        }
         self.at += 1;
         Ok(RawString { inner, escaped })
     }
@@ -292,9 +298,10 @@ impl<'t> Scanner<'t> {
     }
 }
 
-/// The number of bytes at the start of `bytes` that a string holds as they are: not `"`, `\\`
-/// or a control character. Looks at eight bytes at a time.
-fn plain_run(bytes: &[u8]) -> usize {
+/// The number of bytes at the start of `bytes` that a string holds as they are (not `"`, `\\`
+/// or a control character), and whether any of them is not ASCII. Looks at eight bytes at a
+/// time.
+fn plain_run(bytes: &[u8]) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     /// Whether a byte of `x` is zero.
@@ -302,6 +309,7 @@ fn plain_run(bytes: &[u8]) -> usize {
         x.wrapping_sub(ONES) & !x & HIGH
     }
     let mut done = 0;
+    let mut high = 0;
     for chunk in bytes.chunks_exact(8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
@@ -312,13 +320,18 @@ fn plain_run(bytes: &[u8]) -> usize {
         if special != 0 {
             break;
         }
+        high |= x & HIGH;
         done += 8;
     }
     let rest = bytes.get(done..).unwrap_or_default();
-    done + rest
+    let tail = rest
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(rest.len())
+        .unwrap_or(rest.len());
+    let tail_high = rest
+        .get(..tail)
+        .is_some_and(|t| t.iter().any(|b| *b >= 0x80));
+    (done + tail, high != 0 || tail_high)
 }
 
 #[cfg(test)]
@@ -327,23 +340,25 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(text: &str) -> Result<(), ScanError> {
-        let mut scanner = Scanner::new(text.as_bytes())?;
+        let mut scanner = Scanner::new(text.as_bytes());
         scanner.skip_value()?;
         scanner.end()
     }
 
     #[test]
     fn plain_runs_stop_at_special_bytes() {
-        assert_eq!(plain_run(b""), 0);
-        assert_eq!(plain_run(b"abc"), 3);
-        assert_eq!(plain_run(b"abcdefghijklmnop\"x"), 16);
-        assert_eq!(plain_run(b"abcdefghij\\klmnop"), 10);
-        assert_eq!(plain_run(b"abcdefghijklmno\x01"), 15);
-        assert_eq!(plain_run("\u{e9}\u{1F600}\u{7f}\"".as_bytes()), 7);
+        assert_eq!(plain_run(b""), (0, false));
+        assert_eq!(plain_run(b"abc"), (3, false));
+        assert_eq!(plain_run(b"abcdefghijklmnop\"x"), (16, false));
+        assert_eq!(plain_run(b"abcdefghij\\klmnop"), (10, false));
+        assert_eq!(plain_run(b"abcdefghijklmno\x01"), (15, false));
+        assert_eq!(plain_run("\u{e9}\u{1F600}\u{7f}\"".as_bytes()), (7, true));
+        assert_eq!(plain_run("abcdefgh\u{e9}".as_bytes()), (10, true));
+        assert_eq!(plain_run("abcdefgh\"\u{e9}".as_bytes()), (8, false));
         for i in 0..20 {
             let mut text = vec![b'a'; 20];
             text[i] = b'"';
-            assert_eq!(plain_run(&text), i);
+            assert_eq!(plain_run(&text), (i, false));
         }
     }
 
@@ -401,10 +416,18 @@ mod tests {
         );
         let fine = "[".repeat(MAX_NESTING) + &"]".repeat(MAX_NESTING);
         assert_eq!(check(&fine), Ok(()));
-        assert_eq!(
-            Scanner::new(b"\"\xff\"").map(drop).map_err(|e| e.offset),
-            Err(1)
-        );
+        let invalid_utf8 = [
+            (&b"\"\xff\""[..], 1),
+            (b"\"abcdefghij\xc3\"", 11),
+            (b"[\xc3\xa9]", 1),
+        ];
+        for (bad, offset) in invalid_utf8 {
+            let mut scanner = Scanner::new(bad);
+            let error = scanner.skip_value().and_then(|()| scanner.end());
+            assert_eq!(error.map_err(|e| e.offset), Err(offset), "{bad:?}");
+        }
+        let mut scanner = Scanner::new("\"abcdefghé\"".as_bytes());
+        assert_eq!(scanner.skip_value(), Ok(()));
     }
 
     proptest! {
@@ -413,6 +436,16 @@ mod tests {
             let ours = check(&text).is_ok();
             let theirs = serde_json::from_str::<serde_json::Value>(&text).is_ok();
             prop_assert_eq!(ours, theirs, "{:?}", text);
+        }
+
+        #[test]
+        fn agrees_with_serde_json_on_bytes(
+            text in prop::collection::vec(prop::sample::select(b"\"[]{},:1a \\\xc3\xa9\xff\xe2\x82\xac".to_vec()), 0..24),
+        ) {
+            let mut scanner = Scanner::new(&text);
+            let ours = scanner.skip_value().and_then(|()| scanner.end()).is_ok();
+            let theirs = serde_json::from_slice::<serde_json::Value>(&text).is_ok();
+            prop_assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&text));
         }
     }
 }

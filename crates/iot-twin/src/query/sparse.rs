@@ -96,7 +96,7 @@ impl Needs {
 
 /// Parses `text` keeping only what `needs` names; the rest is checked and skipped.
 pub(crate) fn read_sparse(text: &[u8], needs: &Needs) -> Result<Value, ScanError> {
-    let mut scanner = Scanner::new(text)?;
+    let mut scanner = Scanner::new(text);
     let value = value(&mut scanner, needs)?;
     scanner.end()?;
     Ok(value)
