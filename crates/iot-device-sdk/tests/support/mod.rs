@@ -3,6 +3,8 @@
 // Each test binary uses a subset of the helpers, and a helper that fails should fail the test.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod proxy;
+
 use std::future::Future;
 use std::time::Duration;
 
