@@ -4,6 +4,8 @@
 // Each test binary uses a subset of the helpers, and a helper that fails should fail the test.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod fake;
+
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
