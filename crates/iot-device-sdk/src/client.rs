@@ -9,13 +9,14 @@ use iot_twin::{Patch, TwinState, TwinVersion};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Instrument;
 
 use crate::command::{Command, Reply};
 use crate::driver::{Driver, Outputs};
 use crate::methods::MethodTable;
+use crate::state::StateFeed;
 use crate::{
     CloudToDeviceMessages, ConnectionState, DesiredChanges, DesiredWatch, DeviceOptions,
     DisconnectReason, Error, Message, Operation, StateChanges,
@@ -67,6 +68,7 @@ struct Shared {
     commands: mpsc::Sender<Command>,
     close: watch::Sender<bool>,
     state: watch::Receiver<ConnectionState>,
+    state_changes: broadcast::Sender<ConnectionState>,
     desired: watch::Receiver<Option<crate::DesiredProperties>>,
     messages: Arc<Mutex<mpsc::Receiver<crate::CloudToDeviceMessage>>>,
     methods: Arc<MethodTable>,
@@ -125,7 +127,7 @@ impl DeviceClient {
         let methods = Arc::new(MethodTable::new(options.handlers.clone())?);
         let (commands, command_receiver) = mpsc::channel(options.request_queue);
         let (close, close_receiver) = watch::channel(false);
-        let (state_sender, state) = watch::channel(ConnectionState::Connecting { attempt: 0 });
+        let state = StateFeed::new(ConnectionState::Connecting { attempt: 0 });
         let (desired_sender, desired) = watch::channel(None);
         let (message_sender, messages) = mpsc::channel(options.message_queue);
         let span = tracing::info_span!("device", id = %options.identity());
@@ -134,13 +136,14 @@ impl DeviceClient {
             operation_timeout: options.operation_timeout(),
             commands,
             close,
-            state,
+            state: state.watch(),
+            state_changes: state.changes(),
             desired,
             messages: Arc::new(Mutex::new(messages)),
             methods: Arc::clone(&methods),
         };
         let outputs = Outputs {
-            state: state_sender,
+            state,
             desired: desired_sender,
             messages: message_sender,
             first,
@@ -170,7 +173,7 @@ impl DeviceClient {
 
     /// The state now, then every change.
     pub fn state_changes(&self) -> StateChanges {
-        StateChanges::new(self.shared.state.clone())
+        StateChanges::new(self.shared.state.clone(), &self.shared.state_changes)
     }
 
     /// Waits until the client is [`ConnectionState::Ready`] (at once if it is).

@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_core::Stream;
-use tokio::sync::watch;
-use tokio_stream::wrappers::WatchStream;
+use tokio::sync::{broadcast, watch};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 /// Where the client's connection to the hub stands.
 ///
@@ -152,19 +153,75 @@ impl fmt::Display for DisconnectReason {
     }
 }
 
+/// Capacity of the feed of state changes; a consumer further behind skips to the current
+/// state.
+const CHANGES_CAPACITY: usize = 32;
+
+/// The driver's side of the connection state: the current state for [`watch`] readers, and
+/// every change for [`StateChanges`] streams.
+#[derive(Debug)]
+pub(crate) struct StateFeed {
+    current: watch::Sender<ConnectionState>,
+    changes: broadcast::Sender<ConnectionState>,
+}
+
+impl StateFeed {
+    /// A feed starting at `state`.
+    pub(crate) fn new(state: ConnectionState) -> Self {
+        Self {
+            current: watch::Sender::new(state),
+            changes: broadcast::Sender::new(CHANGES_CAPACITY),
+        }
+    }
+
+    /// Moves to `state`.
+    pub(crate) fn set(&self, state: ConnectionState) {
+        self.current.send_replace(state.clone());
+        // No stream listening is fine.
+        let _ = self.changes.send(state);
+    }
+
+    /// A reader of the current state.
+    pub(crate) fn watch(&self) -> watch::Receiver<ConnectionState> {
+        self.current.subscribe()
+    }
+
+    /// A handle from which streams of changes are made.
+    pub(crate) fn changes(&self) -> broadcast::Sender<ConnectionState> {
+        self.changes.clone()
+    }
+}
+
 /// The stream returned by [`crate::DeviceClient::state_changes`]: the current state first,
-/// then every later state. A consumer that falls behind sees the latest state, not every
-/// intermediate one. The stream ends when the client's driver has stopped.
+/// then every later state, [`ConnectionState::Closed`] last. A consumer that falls more than
+/// 32 states behind skips to the current one. The first state may repeat once, when it
+/// changes just as the stream is made.
 #[derive(Debug)]
 pub struct StateChanges {
-    inner: WatchStream<ConnectionState>,
+    first: Option<ConnectionState>,
+    current: watch::Receiver<ConnectionState>,
+    changes: BroadcastStream<ConnectionState>,
+    ended: bool,
 }
 
 impl StateChanges {
-    pub(crate) fn new(receiver: watch::Receiver<ConnectionState>) -> Self {
+    pub(crate) fn new(
+        current: watch::Receiver<ConnectionState>,
+        changes: &broadcast::Sender<ConnectionState>,
+    ) -> Self {
+        let changes = BroadcastStream::new(changes.subscribe());
+        let first = current.borrow().clone();
         Self {
-            inner: WatchStream::new(receiver),
+            first: Some(first),
+            current,
+            changes,
+            ended: false,
         }
+    }
+
+    fn yielded(&mut self, state: ConnectionState) -> Poll<Option<ConnectionState>> {
+        self.ended = state == ConnectionState::Closed;
+        Poll::Ready(Some(state))
     }
 }
 
@@ -172,7 +229,21 @@ impl Stream for StateChanges {
     type Item = ConnectionState;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(first) = self.first.take() {
+            return self.yielded(first);
+        }
+        match Pin::new(&mut self.changes).poll_next(cx) {
+            Poll::Ready(Some(Ok(state))) => self.yielded(state),
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {
+                let state = self.current.borrow().clone();
+                self.yielded(state)
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -203,5 +274,44 @@ mod tests {
             retry_at: None,
         };
         assert!(stopped.to_string().ends_with("not retrying"));
+    }
+
+    #[tokio::test]
+    async fn streams_every_change_and_ends_after_closed() {
+        use futures_util::StreamExt;
+        let feed = StateFeed::new(ConnectionState::Connecting { attempt: 0 });
+        let mut changes = StateChanges::new(feed.watch(), &feed.changes());
+        feed.set(ConnectionState::Ready);
+        feed.set(ConnectionState::Disconnected {
+            reason: DisconnectReason::TokenRenewal,
+            retry_at: None,
+        });
+        feed.set(ConnectionState::Ready);
+        feed.set(ConnectionState::Closed);
+        let seen: Vec<ConnectionState> = changes.by_ref().collect().await;
+        assert_eq!(seen.len(), 5);
+        assert_eq!(
+            seen[2],
+            ConnectionState::Disconnected {
+                reason: DisconnectReason::TokenRenewal,
+                retry_at: None
+            }
+        );
+        assert_eq!(seen.last(), Some(&ConnectionState::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_stream_skips_to_the_current_state() {
+        use futures_util::StreamExt;
+        let feed = StateFeed::new(ConnectionState::Ready);
+        let mut changes = StateChanges::new(feed.watch(), &feed.changes());
+        assert_eq!(changes.next().await, Some(ConnectionState::Ready));
+        for attempt in 0..100 {
+            feed.set(ConnectionState::Connecting { attempt });
+        }
+        assert_eq!(
+            changes.next().await,
+            Some(ConnectionState::Connecting { attempt: 99 })
+        );
     }
 }

@@ -22,6 +22,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::command::Command;
 use crate::methods::MethodTable;
+use crate::state::StateFeed;
 use crate::{
     CloudToDeviceMessage, ConnectionState, DesiredProperties, DeviceOptions, DisconnectReason,
     Error,
@@ -47,7 +48,7 @@ pub(crate) type FirstOutcome = oneshot::Sender<Result<(), DisconnectReason>>;
 /// The channels through which the driver shows the application what happens.
 #[derive(Debug)]
 pub(crate) struct Outputs {
-    pub(crate) state: watch::Sender<ConnectionState>,
+    pub(crate) state: StateFeed,
     pub(crate) desired: watch::Sender<Option<DesiredProperties>>,
     pub(crate) messages: mpsc::Sender<CloudToDeviceMessage>,
     pub(crate) first: Option<FirstOutcome>,
@@ -255,7 +256,7 @@ impl Driver {
     }
 
     fn set_state(&self, state: ConnectionState) {
-        self.outputs.state.send_replace(state);
+        self.outputs.state.set(state);
     }
 
     /// Sends DISCONNECT when connected, answers every pending operation with
