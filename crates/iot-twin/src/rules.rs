@@ -126,7 +126,7 @@ pub(crate) fn string_size(text: &str) -> usize {
             .filter(|pair| matches!(pair, [0xc2, 0x80..=0x9f]))
             .count()
     };
-    bytes.len() - c0 - 2 * c1
+    bytes.len().saturating_sub(c0).saturating_sub(2 * c1)
 }
 
 /// The documented size of a value.
