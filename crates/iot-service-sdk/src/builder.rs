@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use iot_protocol::{HostName, ProtocolError, ServiceConnectionString};
+use iot_protocol::{HostName, SasToken, ServiceConnectionString};
 
+use crate::ServiceError;
 use crate::client::ServiceClient;
 use crate::retry::RetryPolicy;
 use crate::tls::Trust;
+use crate::token::{Credentials, TokenCache};
 use crate::transport::Http;
-use crate::{ServiceError, token::TokenCache};
 
 /// The shortest request timeout accepted.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
@@ -20,6 +21,8 @@ const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
 /// The longest SAS token lifetime accepted.
 const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The SAS token lifetime when none is set: an hour, as the official SDKs sign them.
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// Settings for a [`ServiceClient`].
 ///
@@ -51,36 +54,64 @@ const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build`"]
 pub struct ServiceClientBuilder {
-    connection_string: Result<ServiceConnectionString, ProtocolError>,
+    credential: Result<Credential, ServiceError>,
     endpoint: Option<String>,
     plain_http: bool,
     trust: Trust,
     request_timeout: Duration,
     retry: RetryPolicy,
-    token_ttl: Duration,
+    token_ttl: Option<Duration>,
+}
+
+/// What the client authenticates with, as given.
+#[derive(Debug, Clone)]
+enum Credential {
+    /// A connection string: tokens are signed with its key.
+    Key(ServiceConnectionString),
+    /// A ready-made token.
+    Token(SasToken),
 }
 
 impl ServiceClientBuilder {
     /// Settings for a client authenticating with `connection_string`'s shared access policy.
     pub fn new(connection_string: ServiceConnectionString) -> Self {
-        Self::with(Ok(connection_string))
+        Self::with(Ok(Credential::Key(connection_string)))
+    }
+
+    /// Settings for a client authenticating with a ready-made token scoped to a hub (see
+    /// [`ServiceClient::from_sas_token`]).
+    pub fn with_sas_token(token: SasToken) -> Self {
+        Self::with(Ok(Credential::Token(token)))
     }
 
     /// Settings for a client with a connection string still to be parsed (errors surface in
     /// `build`).
     pub(crate) fn parse(connection_string: &str) -> Self {
-        Self::with(ServiceConnectionString::parse(connection_string))
+        Self::with(
+            ServiceConnectionString::parse(connection_string)
+                .map(Credential::Key)
+                .map_err(|e| ServiceError::config("connection string", e.to_string())),
+        )
     }
 
-    fn with(connection_string: Result<ServiceConnectionString, ProtocolError>) -> Self {
+    /// Settings for a client with a token still to be parsed (errors surface in `build`).
+    pub(crate) fn parse_sas_token(token: &str) -> Self {
+        Self::with(
+            SasToken::parse(token)
+                .map(Credential::Token)
+                .map_err(|e| ServiceError::config("SAS token", e.to_string())),
+        )
+    }
+
+    fn with(credential: Result<Credential, ServiceError>) -> Self {
         Self {
-            connection_string,
+            credential,
             endpoint: None,
             plain_http: false,
             trust: Trust::default(),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
-            token_ttl: Duration::from_secs(3600),
+            token_ttl: None,
         }
     }
 
@@ -133,39 +164,33 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// How long each SAS token is valid (default 1 hour; 1 minute to 365 days). Tokens are
-    /// re-signed when a quarter of this remains.
+    /// How long each SAS token signed from the connection string's key is valid (default 1
+    /// hour; 1 minute to 365 days). Tokens are re-signed when a quarter of this remains. Not
+    /// for a client with a ready-made token.
     pub fn sas_token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+        self.token_ttl = Some(ttl);
         self
     }
 
     /// Checks the settings and builds the client.
     ///
     /// # Errors
-    /// [`ServiceError::Configuration`] naming the setting: an unreadable connection string, an
-    /// endpoint that is not `host[:port]`, TLS trust settings with plain HTTP, an unreadable CA
-    /// PEM, platform roots that cannot be loaded, a timeout or token lifetime out of range.
+    /// [`ServiceError::Configuration`] naming the setting: an unreadable connection string or
+    /// token (or a token not scoped to a hub), an endpoint that is not `host[:port]`, TLS trust
+    /// settings with plain HTTP, an unreadable CA PEM, platform roots that cannot be loaded, a
+    /// timeout or token lifetime out of range, a token lifetime with a ready-made token.
     pub fn build(self) -> Result<ServiceClient, ServiceError> {
-        let connection_string = self
-            .connection_string
-            .map_err(|e| ServiceError::config("connection string", e.to_string()))?;
         check_range(
             "request timeout",
             self.request_timeout,
             MIN_REQUEST_TIMEOUT,
             MAX_REQUEST_TIMEOUT,
         )?;
-        check_range(
-            "SAS token lifetime",
-            self.token_ttl,
-            MIN_TOKEN_TTL,
-            MAX_TOKEN_TTL,
-        )?;
+        let credentials = credentials(self.credential?, self.token_ttl)?;
         let base = base_url(
             self.plain_http,
             self.endpoint.as_deref(),
-            connection_string.host_name(),
+            credentials.host_name(),
         )?;
         let tls = if self.plain_http {
             if !self.trust.ca_pems.is_empty() || self.trust.without_platform_roots {
@@ -179,13 +204,34 @@ impl ServiceClientBuilder {
             self.trust.client_config()?
         };
         let http = Http::new(base, tls, self.plain_http, self.request_timeout)?;
-        let token = TokenCache::new(connection_string.clone(), self.token_ttl);
-        Ok(ServiceClient::new(
-            connection_string,
-            http,
-            token,
-            self.retry,
-        ))
+        Ok(ServiceClient::new(credentials, http, self.retry))
+    }
+}
+
+/// The credentials for `credential`, checking the token lifetime or the token's scope.
+fn credentials(credential: Credential, ttl: Option<Duration>) -> Result<Credentials, ServiceError> {
+    match credential {
+        Credential::Key(connection_string) => {
+            let ttl = ttl.unwrap_or(DEFAULT_TOKEN_TTL);
+            check_range("SAS token lifetime", ttl, MIN_TOKEN_TTL, MAX_TOKEN_TTL)?;
+            Ok(Credentials::Key(TokenCache::new(connection_string, ttl)))
+        }
+        Credential::Token(_) if ttl.is_some() => Err(ServiceError::config(
+            "SAS token lifetime",
+            "a ready-made token keeps its own expiry; the lifetime applies to tokens signed from a key",
+        )),
+        Credential::Token(token) => {
+            let host_name = HostName::parse(token.resource().as_str()).map_err(|_| {
+                ServiceError::config(
+                    "SAS token",
+                    format!(
+                        "is scoped to {:?}, not to a hub (sr=<host name>)",
+                        token.resource().as_str()
+                    ),
+                )
+            })?;
+            Ok(Credentials::Token { host_name, token })
+        }
     }
 }
 
@@ -294,10 +340,43 @@ mod tests {
                 ServiceClientBuilder::parse(CS).without_platform_roots(),
                 "TLS trust",
             ),
+            (ServiceClientBuilder::parse_sas_token("sig=x"), "SAS token"),
+            (
+                ServiceClientBuilder::parse_sas_token(&device_token()).plain_http(),
+                "SAS token",
+            ),
+            (
+                ServiceClientBuilder::parse_sas_token(&hub_token())
+                    .plain_http()
+                    .sas_token_ttl(Duration::from_secs(600)),
+                "SAS token lifetime",
+            ),
         ];
         for (builder, expected) in cases {
             assert_eq!(setting(builder.build().unwrap_err()), expected);
         }
+    }
+
+    fn hub_token() -> String {
+        let cs = ServiceConnectionString::parse(CS).unwrap();
+        cs.sas_token(1_700_000_000).to_secret_string()
+    }
+
+    fn device_token() -> String {
+        let cs = ServiceConnectionString::parse(CS).unwrap();
+        let resource = iot_protocol::ResourceUri::device(cs.host_name(), &"d1".parse().unwrap());
+        SasToken::create(&resource, cs.key(), None, 1_700_000_000).to_secret_string()
+    }
+
+    #[test]
+    fn a_ready_made_token_names_the_hub() {
+        let client = ServiceClientBuilder::parse_sas_token(&hub_token())
+            .plain_http()
+            .build()
+            .unwrap();
+        assert_eq!(client.host_name().as_str(), "myhub.azure-devices.net");
+        assert_eq!(client.endpoint(), "http://myhub.azure-devices.net");
+        assert_eq!(client.policy_name(), Some("iothubowner"));
     }
 
     #[test]
@@ -318,6 +397,6 @@ mod tests {
             .unwrap();
         assert_eq!(client.endpoint(), "http://127.0.0.1:1");
         assert_eq!(client.host_name().as_str(), "myhub.azure-devices.net");
-        assert_eq!(client.policy_name(), "iothubowner");
+        assert_eq!(client.policy_name(), Some("iothubowner"));
     }
 }

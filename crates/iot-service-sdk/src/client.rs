@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use iot_protocol::{HostName, ServiceConnectionString};
+use iot_protocol::HostName;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
@@ -15,7 +15,7 @@ use crate::error::error_from_response;
 use crate::request::Request;
 use crate::response::Response;
 use crate::retry::{RetryPolicy, with_retries};
-use crate::token::TokenCache;
+use crate::token::Credentials;
 use crate::transport::Http;
 
 /// A client of an IoT hub's service REST API: the identity registry, twins, direct methods
@@ -56,9 +56,8 @@ pub struct ServiceClient {
 }
 
 struct Inner {
-    connection_string: ServiceConnectionString,
+    credentials: Credentials,
     http: Http,
-    token: TokenCache,
     retry: RetryPolicy,
 }
 
@@ -79,17 +78,31 @@ impl ServiceClient {
         ServiceClientBuilder::parse(connection_string)
     }
 
-    pub(crate) fn new(
-        connection_string: ServiceConnectionString,
-        http: Http,
-        token: TokenCache,
-        retry: RetryPolicy,
-    ) -> Self {
+    /// A client with default settings that authenticates with a ready-made SAS token
+    /// (`SharedAccessSignature sr=<host>&sig=...&se=...&skn=<policy>`), for a back end that is
+    /// handed short-lived tokens instead of a key. The hub is the token's `sr`.
+    ///
+    /// The token is never renewed: once it expires, calls fail with
+    /// [`ServiceError::Unauthorized`]; build a new client with a fresh token.
+    ///
+    /// # Errors
+    /// [`ServiceError::Configuration`] when the token does not parse or is not scoped to a
+    /// hub, or the platform's certificate authorities cannot be loaded.
+    pub fn from_sas_token(sas_token: &str) -> Result<Self, ServiceError> {
+        Self::builder_from_sas_token(sas_token).build()
+    }
+
+    /// Settings for a client authenticating with a ready-made SAS token (see
+    /// [`Self::from_sas_token`]; checked in [`ServiceClientBuilder::build`]).
+    pub fn builder_from_sas_token(sas_token: &str) -> ServiceClientBuilder {
+        ServiceClientBuilder::parse_sas_token(sas_token)
+    }
+
+    pub(crate) fn new(credentials: Credentials, http: Http, retry: RetryPolicy) -> Self {
         Self {
             inner: Arc::new(Inner {
-                connection_string,
+                credentials,
                 http,
-                token,
                 retry,
             }),
         }
@@ -97,12 +110,13 @@ impl ServiceClient {
 
     /// The hub's host name (`HostName`), to which tokens are scoped.
     pub fn host_name(&self) -> &HostName {
-        self.inner.connection_string.host_name()
+        self.inner.credentials.host_name()
     }
 
-    /// The shared access policy the client authenticates as.
-    pub fn policy_name(&self) -> &str {
-        self.inner.connection_string.policy_name()
+    /// The shared access policy the client authenticates as (`None` for a ready-made token
+    /// that names none).
+    pub fn policy_name(&self) -> Option<&str> {
+        self.inner.credentials.policy_name()
     }
 
     /// The base URL requests go to (`https://host[:port]`).
@@ -143,7 +157,7 @@ impl ServiceClient {
     }
 
     async fn attempt(&self, request: &Request) -> Result<Response, ServiceError> {
-        let authorization = self.inner.token.header(unix_now());
+        let authorization = self.inner.credentials.header(unix_now());
         let response = self.inner.http.send(request, &authorization).await?;
         tracing::debug!(status = response.status, "answered");
         if response.is_success() {

@@ -1,11 +1,63 @@
-//! [`TokenCache`]: the `Authorization` header, signed with the policy key and re-signed before
-//! it expires.
+//! The `Authorization` header: [`Credentials`] of a client, either a [`TokenCache`] signing
+//! with the policy key and re-signing before expiry, or a ready-made token.
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use iot_protocol::ServiceConnectionString;
+use iot_protocol::{HostName, SasToken, ServiceConnectionString};
+
+/// How a client proves who it is.
+pub(crate) enum Credentials {
+    /// Tokens signed with a shared access policy's key, cached and renewed.
+    Key(TokenCache),
+    /// A token made elsewhere, sent as it is; never renewed (there is no key).
+    Token {
+        /// The hub the token is scoped to.
+        host_name: HostName,
+        /// The token.
+        token: SasToken,
+    },
+}
+
+impl Credentials {
+    /// The `Authorization` header value at `now` (seconds since the Unix epoch).
+    pub(crate) fn header(&self, now: u64) -> String {
+        match self {
+            Self::Key(cache) => cache.header(now),
+            Self::Token { token, .. } => token.to_secret_string(),
+        }
+    }
+
+    /// The hub's host name.
+    pub(crate) fn host_name(&self) -> &HostName {
+        match self {
+            Self::Key(cache) => cache.connection_string.host_name(),
+            Self::Token { host_name, .. } => host_name,
+        }
+    }
+
+    /// The shared access policy the tokens name, if they name one.
+    pub(crate) fn policy_name(&self) -> Option<&str> {
+        match self {
+            Self::Key(cache) => Some(cache.connection_string.policy_name()),
+            Self::Token { token, .. } => token.policy_name(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Key(cache) => cache.fmt(f),
+            Self::Token { token, .. } => f
+                .debug_struct("Token")
+                .field("policy", &token.policy_name())
+                .field("expiry", &token.expiry())
+                .finish_non_exhaustive(),
+        }
+    }
+}
 
 /// Signs SAS tokens for the hub with a shared access policy's key, and keeps the current one
 /// until it comes within a margin of its expiry.
@@ -141,12 +193,42 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let (cache, _) = cache(60);
+        let (cache, cs) = cache(60);
         let header = cache.header(1);
         let shown = format!("{cache:?}");
         assert!(
             !shown.contains(&header) && !shown.contains("sig="),
             "{shown}"
         );
+        let token = cs.sas_token(99);
+        let fixed = Credentials::Token {
+            host_name: cs.host_name().clone(),
+            token: token.clone(),
+        };
+        let shown = format!("{fixed:?}");
+        assert!(
+            !shown.contains(&token.to_secret_string()) && !shown.contains("sig="),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_ready_made_token_is_sent_as_it_is() {
+        let (_, cs) = cache(60);
+        let token = cs.sas_token(1_000);
+        let fixed = Credentials::Token {
+            host_name: cs.host_name().clone(),
+            token: token.clone(),
+        };
+        assert_eq!(
+            fixed.header(5_000),
+            token.to_secret_string(),
+            "even when expired"
+        );
+        assert_eq!(fixed.policy_name(), Some("service"));
+        assert_eq!(fixed.host_name(), cs.host_name());
+        let signed = Credentials::Key(TokenCache::new(cs, Duration::from_secs(60)));
+        assert_eq!(signed.policy_name(), Some("service"));
+        assert_ne!(signed.header(5_000), token.to_secret_string());
     }
 }

@@ -172,3 +172,30 @@ async fn credentials_the_hub_refuses() {
     }
     hub.shutdown().await;
 }
+
+/// A client of `hub` with a ready-made token of the policy `policy`, expiring at `expiry`.
+fn with_token(hub: &Hub, policy: &str, expiry: u64) -> ServiceClient {
+    let token = hub
+        .policy_connection_string(policy)
+        .unwrap()
+        .sas_token(expiry);
+    ServiceClient::builder_from_sas_token(&token.to_secret_string())
+        .endpoint_addr(hub.rest_addr())
+        .plain_http()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ready_made_tokens_work_until_they_expire() {
+    let hub = hub().await;
+    let id = create(&owner(&hub), "auth-token").await;
+    let fresh = with_token(&hub, "registryRead", support::unix_now() + 600);
+    assert_eq!(fresh.policy_name(), Some("registryRead"));
+    assert_eq!(fresh.get_device(&id).await.unwrap().device_id, id);
+    assert_unauthorized(fresh.delete_device(&id, IfMatch::ANY).await);
+
+    let expired = with_token(&hub, "iothubowner", support::unix_now() - 1);
+    assert_unauthorized(expired.get_device(&id).await);
+    hub.shutdown().await;
+}
