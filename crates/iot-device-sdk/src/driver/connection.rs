@@ -95,11 +95,11 @@ impl Driver {
             self.expire(now);
             return;
         }
-        if self.renew_at.is_some_and(|at| at <= now) && matches!(self.phase, Phase::Online { .. }) {
+        if self.renew_due(now) {
             self.renew_at = None;
             tracing::debug!("draining the connection to renew the SAS token");
             self.phase = Phase::Draining {
-                deadline: now + self.options.operation_timeout,
+                deadline: now + self.drain_time(),
             };
         }
         if self.phase.deadline().is_none_or(|at| at > now) {
@@ -114,6 +114,27 @@ impl Driver {
             Phase::Disconnecting { then, .. } => self.after_goodbye(then, now),
             Phase::Online { .. } | Phase::Expired => {}
         }
+    }
+
+    /// When a token renewal is due: only an online connection is renewed; one still connecting
+    /// is renewed once online.
+    pub(super) fn renewal_at(&self) -> Option<Instant> {
+        self.renew_at
+            .filter(|_| matches!(self.phase, Phase::Online { .. }))
+    }
+
+    fn renew_due(&self, now: Instant) -> bool {
+        self.renewal_at().is_some_and(|at| at <= now)
+    }
+
+    /// How long draining may wait for answers before disconnecting anyway: within the
+    /// operation timeout, and early enough that the old token is still valid.
+    fn drain_time(&self) -> Duration {
+        let margin = match &self.options.auth {
+            crate::options::Auth::Key { margin, .. } => *margin / 2,
+            _ => self.options.operation_timeout,
+        };
+        margin.min(self.options.operation_timeout)
     }
 
     /// Opens a connection with fresh credentials.

@@ -67,6 +67,16 @@ pub(super) enum LinkEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct LinkDown;
 
+/// Where the twin session hands its requests: the connection, or a stand-in in tests.
+pub(super) trait Publisher {
+    /// Whether another publish may be handed over now.
+    fn can_publish(&self) -> bool;
+
+    /// Hands over a QoS 1 publish. Check [`Publisher::can_publish`] first.
+    fn publish(&mut self, topic: String, payload: Vec<u8>, tag: PublishTag)
+    -> Result<(), LinkDown>;
+}
+
 /// One MQTT connection and its correlation state.
 #[derive(Debug)]
 pub(super) struct Link {
@@ -150,26 +160,6 @@ impl Link {
         }
     }
 
-    /// Whether another publish may be handed over now.
-    pub(super) fn can_publish(&self) -> bool {
-        self.correlator.unacknowledged() < MAX_UNACKNOWLEDGED
-            && self.correlator.queued() < MAX_QUEUED
-    }
-
-    /// Hands a QoS 1 publish to the event loop. Check [`Link::can_publish`] first.
-    pub(super) fn publish(
-        &mut self,
-        topic: String,
-        payload: Vec<u8>,
-        tag: PublishTag,
-    ) -> Result<(), LinkDown> {
-        self.client
-            .try_publish(topic, QoS::AtLeastOnce, false, payload)
-            .map_err(|_| LinkDown)?;
-        self.correlator.submit(Submitted::Publish(tag));
-        Ok(())
-    }
-
     /// Subscribes to `filters` at QoS 1 in one SUBSCRIBE.
     pub(super) fn subscribe(&mut self, filters: &[String]) -> Result<(), LinkDown> {
         let filters = filters
@@ -219,6 +209,26 @@ impl Link {
     pub(super) fn close(mut self) -> Vec<PublishTag> {
         self.task.abort();
         std::mem::take(&mut self.correlator).into_unacknowledged()
+    }
+}
+
+impl Publisher for Link {
+    fn can_publish(&self) -> bool {
+        self.correlator.unacknowledged() < MAX_UNACKNOWLEDGED
+            && self.correlator.queued() < MAX_QUEUED
+    }
+
+    fn publish(
+        &mut self,
+        topic: String,
+        payload: Vec<u8>,
+        tag: PublishTag,
+    ) -> Result<(), LinkDown> {
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+            .map_err(|_| LinkDown)?;
+        self.correlator.submit(Submitted::Publish(tag));
+        Ok(())
     }
 }
 

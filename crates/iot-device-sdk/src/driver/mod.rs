@@ -37,7 +37,7 @@ mod timers;
 mod twin;
 
 use connection::Phase;
-use link::{Link, LinkEvent};
+use link::{Link, LinkEvent, Publisher};
 use outgoing::OutgoingQueue;
 use timers::{Clock, Timer, Timers};
 use twin::TwinSession;
@@ -240,7 +240,7 @@ impl Driver {
         [
             self.timers.next_at(),
             self.phase.deadline(),
-            self.renew_at,
+            self.renewal_at(),
             self.expires_at,
         ]
         .into_iter()

@@ -12,7 +12,7 @@ use iot_twin::{
 use tokio::time::Instant;
 
 use super::correlate::PublishTag;
-use super::link::{Link, LinkDown};
+use super::link::{LinkDown, Publisher};
 use super::timers::{Clock, Timer};
 use crate::command::Reply;
 use crate::{DesiredProperties, Error, Operation};
@@ -181,7 +181,11 @@ impl TwinSession {
     }
 
     /// Hands the connection what the twin has to send.
-    pub(super) fn pump(&mut self, link: &mut Link, clock: &mut Clock<'_>) -> Result<(), LinkDown> {
+    pub(super) fn pump(
+        &mut self,
+        link: &mut impl Publisher,
+        clock: &mut Clock<'_>,
+    ) -> Result<(), LinkDown> {
         let (now, answer_by) = (clock.now, clock.now + clock.timeout);
         if self.desired_hold.is_over(now) && link.can_publish() {
             if let Some(command) = self.desired.poll_command() {
@@ -213,7 +217,7 @@ impl TwinSession {
         self.pump_gets(link, now)
     }
 
-    fn pump_gets(&mut self, link: &mut Link, now: Instant) -> Result<(), LinkDown> {
+    fn pump_gets(&mut self, link: &mut impl Publisher, now: Instant) -> Result<(), LinkDown> {
         for get in self.gets.values_mut() {
             if !link.can_publish() {
                 break;
@@ -465,3 +469,6 @@ fn rejected(operation: Operation, status: u16, body: &[u8]) -> Error {
         message,
     }
 }
+
+#[cfg(test)]
+mod tests;
