@@ -305,3 +305,60 @@ async fn starting_outside_a_runtime_is_an_error() {
         .unwrap();
     assert_eq!(error, Error::NoRuntime);
 }
+
+#[tokio::test]
+async fn operations_wait_for_a_connection_within_their_timeout() {
+    let hub = hub().await;
+    let id = device(&hub, "connect-unreachable").await;
+    // A port nobody listens on.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let after = Duration::from_millis(300);
+    let builder = || {
+        support::options_via(&hub, &id, port)
+            .operation_timeout(after)
+            .connect_timeout(Duration::from_secs(1))
+    };
+    let error = within("connect", DeviceClient::connect(builder().build().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Transport {
+                reason: DisconnectReason::Network { .. }
+            }
+        ),
+        "{error:?}"
+    );
+    let client = DeviceClient::start(builder().build().unwrap()).unwrap();
+    let timeout = |operation| Error::Timeout { operation, after };
+    assert_eq!(
+        client.get_twin().await.unwrap_err(),
+        timeout(iot_device_sdk::Operation::GetTwin)
+    );
+    assert_eq!(
+        client
+            .report(&serde_json::json!({"a": 1}))
+            .await
+            .unwrap_err(),
+        timeout(iot_device_sdk::Operation::UpdateReported)
+    );
+    let message = iot_device_sdk::Message::builder(&b"x"[..]).build().unwrap();
+    assert_eq!(
+        client.send_telemetry(message).await.unwrap_err(),
+        timeout(iot_device_sdk::Operation::SendTelemetry)
+    );
+    assert_eq!(
+        client.desired::<serde_json::Value>().await.unwrap_err(),
+        timeout(iot_device_sdk::Operation::ReadDesired)
+    );
+    assert!(matches!(
+        client.state(),
+        ConnectionState::Disconnected { .. } | ConnectionState::Connecting { .. }
+    ));
+    client.close().await;
+    stop(hub).await;
+}

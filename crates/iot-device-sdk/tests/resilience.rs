@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use iot_device_sdk::{ConnectionState, DesiredUpdate, DeviceClient, DisconnectReason};
+use iot_device_sdk::{ConnectionState, DesiredUpdate, DeviceClient, DisconnectReason, Message};
 use iot_hub::{Hub, MethodCallError};
 use iot_methods::{MethodInvocation, MethodRequest, MethodResponse};
 use iot_protocol::DeviceId;
@@ -275,5 +275,56 @@ async fn short_lived_tokens_are_renewed_without_losing_a_desired_update() {
     );
     let reported = hub.twins().get(&id).unwrap();
     assert_eq!(reported.reported().content()["seen"], 25);
+    stop(hub).await;
+}
+
+#[tokio::test]
+async fn a_full_request_queue_makes_callers_wait_and_nothing_deadlocks() {
+    let hub = hub().await;
+    let id = device(&hub, "resilience-backpressure").await;
+    let proxy = Proxy::start(hub.mqtt_addr()).await;
+    proxy.outage();
+    let options = options_via(&hub, &id, proxy.port())
+        .request_queue(2)
+        .build()
+        .unwrap();
+    let client = DeviceClient::start(options).unwrap();
+    let mut telemetry = hub.telemetry();
+    let sends: Vec<_> = (0..30)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .send_telemetry(Message::json(&json!({ "n": n })).unwrap())
+                    .await
+            })
+        })
+        .collect();
+    let mut states = client.state_changes();
+    state_where(&mut states, "the refused connection", |s| {
+        matches!(s, ConnectionState::Disconnected { .. })
+    })
+    .await;
+    // Twin operations queue behind the telemetry too.
+    let report = tokio::spawn({
+        let client = client.clone();
+        async move { client.report(&json!({"after": "outage"})).await }
+    });
+    sleep(Duration::from_millis(200)).await;
+    proxy.heal();
+    for send in sends {
+        within("a send", send).await.unwrap().unwrap();
+    }
+    within("the report", report).await.unwrap().unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 30 {
+        let message = support::next("telemetry", &mut telemetry).await.unwrap();
+        let body: Value = serde_json::from_slice(message.body()).unwrap();
+        seen.push(body["n"].as_u64().unwrap());
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 30);
+    client.close().await;
     stop(hub).await;
 }
