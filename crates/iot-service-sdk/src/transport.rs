@@ -82,7 +82,12 @@ impl Http {
         let mut response = builder.send().await.map_err(|e| self.error(&e, timeout))?;
         let status = response.status().as_u16();
         let headers = read_headers(response.headers());
-        let mut body = Vec::new();
+        let expected = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(
+            usize::try_from(expected)
+                .unwrap_or(0)
+                .min(MAX_RESPONSE_BYTES),
+        );
         while let Some(chunk) = response
             .chunk()
             .await

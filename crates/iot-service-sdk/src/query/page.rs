@@ -4,7 +4,6 @@
 use std::any::type_name;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::ServiceError;
 use crate::response::Response;
@@ -54,43 +53,36 @@ impl<T> QueryPage<T> {
     }
 }
 
-/// A page as received, items still JSON.
+/// A page as received, items still JSON text: they are read once, straight into the
+/// caller's type.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawPage {
-    pub(crate) items: Vec<Value>,
+    pub(crate) body: Vec<u8>,
     pub(crate) continuation: Option<String>,
     pub(crate) item_type: Option<String>,
 }
 
 impl RawPage {
-    /// Reads a page from a 2xx answer: the body must be a JSON array.
-    pub(crate) fn from_response(response: Response) -> Result<Self, ServiceError> {
-        let items = response.json::<Vec<Value>>("query page (a JSON array)")?;
-        Ok(Self {
-            items,
+    /// A page from a 2xx answer.
+    pub(crate) fn from_response(response: Response) -> Self {
+        Self {
+            body: response.body,
             continuation: response
                 .headers
                 .continuation
                 .filter(|token| !token.is_empty()),
             item_type: response.headers.item_type,
-        })
+        }
     }
 
-    /// The page with each item read as `T`.
+    /// The page with each item read as `T`; the body must be a JSON array.
     pub(crate) fn typed<T: DeserializeOwned>(self) -> Result<QueryPage<T>, ServiceError> {
-        let items = self
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                serde_json::from_value(item).map_err(|e| {
-                    ServiceError::protocol(format!(
-                        "query item {index} of the page is not a {}: {e}",
-                        type_name::<T>()
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let items = serde_json::from_slice::<Vec<T>>(&self.body).map_err(|e| {
+            ServiceError::protocol(format!(
+                "the query page is not a JSON array of {}: {e}",
+                type_name::<T>()
+            ))
+        })?;
         Ok(QueryPage {
             items,
             continuation: self.continuation,
@@ -104,7 +96,7 @@ mod tests {
     use super::*;
     use crate::response::ResponseHeaders;
     use serde::Deserialize;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn response(body: &str, continuation: Option<&str>) -> Response {
         Response {
@@ -129,8 +121,7 @@ mod tests {
         let raw = RawPage::from_response(response(
             r#"[{"deviceId":"a"},{"deviceId":"b"}]"#,
             Some("t1"),
-        ))
-        .unwrap();
+        ));
         let page = raw.clone().typed::<Row>().unwrap();
         assert_eq!(page.len(), 2);
         assert_eq!(
@@ -149,19 +140,20 @@ mod tests {
 
     #[test]
     fn an_empty_token_ends_the_query() {
-        let raw = RawPage::from_response(response("[]", Some(""))).unwrap();
+        let raw = RawPage::from_response(response("[]", Some("")));
         assert_eq!(raw.continuation, None);
         assert!(raw.typed::<Value>().unwrap().is_empty());
     }
 
     #[test]
     fn bad_pages_and_items_are_protocol_errors() {
-        assert!(matches!(
-            RawPage::from_response(response(r#"{"deviceId":"a"}"#, None)),
-            Err(ServiceError::Protocol { .. })
-        ));
-        let raw = RawPage::from_response(response(r#"[{"deviceId":"a"},{"id":1}]"#, None)).unwrap();
-        let error = raw.typed::<Row>().unwrap_err();
-        assert!(error.to_string().contains("query item 1"), "{error}");
+        let object = RawPage::from_response(response(r#"{"deviceId":"a"}"#, None));
+        let error = object.typed::<Value>().unwrap_err();
+        assert!(matches!(error, ServiceError::Protocol { .. }), "{error:?}");
+        assert!(error.to_string().contains("JSON array"), "{error}");
+        let mixed = RawPage::from_response(response(r#"[{"deviceId":"a"},{"id":1}]"#, None));
+        let error = mixed.typed::<Row>().unwrap_err();
+        assert!(error.to_string().contains("deviceId"), "{error}");
+        assert!(error.to_string().contains("column 26"), "{error}");
     }
 }

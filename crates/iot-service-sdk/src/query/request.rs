@@ -230,6 +230,6 @@ impl ServiceClient {
         if let Some(token) = continuation {
             request = request.header(header::CONTINUATION, token);
         }
-        RawPage::from_response(self.execute(request).await?)
+        Ok(RawPage::from_response(self.execute(request).await?))
     }
 }

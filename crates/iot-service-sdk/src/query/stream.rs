@@ -240,8 +240,9 @@ mod tests {
     }
 
     fn page(ids: &[&str], next: Option<&str>) -> RawPage {
+        let items: Vec<Value> = ids.iter().map(|id| json!({"deviceId": id})).collect();
         RawPage {
-            items: ids.iter().map(|id| json!({"deviceId": id})).collect(),
+            body: serde_json::to_vec(&items).unwrap(),
             continuation: next.map(str::to_owned),
             item_type: Some("Raw".into()),
         }
