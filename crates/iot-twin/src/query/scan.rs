@@ -299,12 +299,16 @@ impl<'t> Scanner<'t> {
 }
 
 /// The number of bytes at the start of `bytes` that a string holds as they are (not `"`, `\\`
-/// or a control character), and whether any of them is not ASCII. Looks at eight bytes at a
-/// time.
+/// or a control character), and whether any of them is not ASCII.
+///
+/// Looks at eight bytes at a time: a byte-wise "has zero byte" test on the word XORed with
+/// `"` and with `\\`, and a "below 0x20" test. Those tests can flag bytes above a flagged byte
+/// too (a borrow runs upwards), never below one, so in the little-endian word the lowest
+/// flagged byte is the first special byte.
 fn plain_run(bytes: &[u8]) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    /// Whether a byte of `x` is zero.
+    /// The high bit of each byte of `x` that is zero (and maybe of bytes above one).
     fn zero_byte(x: u64) -> u64 {
         x.wrapping_sub(ONES) & !x & HIGH
     }
@@ -318,7 +322,9 @@ fn plain_run(bytes: &[u8]) -> (usize, bool) {
             | zero_byte(x ^ (ONES * u64::from(b'\\')))
             | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
         if special != 0 {
-            break;
+            let first = special.trailing_zeros() / 8;
+            let below = (1u64 << (first * 8)) - 1;
+            return (done + first as usize, high != 0 || x & HIGH & below != 0);
         }
         high |= x & HIGH;
         done += 8;
@@ -356,9 +362,28 @@ mod tests {
         assert_eq!(plain_run("abcdefgh\u{e9}".as_bytes()), (10, true));
         assert_eq!(plain_run("abcdefgh\"\u{e9}".as_bytes()), (8, false));
         for i in 0..20 {
-            let mut text = vec![b'a'; 20];
-            text[i] = b'"';
-            assert_eq!(plain_run(&text), (i, false));
+            for special in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+                let mut text = vec![b'a'; 20];
+                text[i] = special;
+                // A byte that a borrow could wrongly flag right after the special one.
+                if let Some(next) = text.get_mut(i + 1) {
+                    *next = 0x01;
+                }
+                assert_eq!(plain_run(&text), (i, false), "{special} at {i}");
+                if i > 0 {
+                    text[0] = 0xc3;
+                    assert_eq!(plain_run(&text), (i, true), "{special} at {i} after 0xc3");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_runs_match_a_byte_loop(bytes in prop::collection::vec(prop::sample::select(vec![b'a', b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff]), 0..40)) {
+            let end = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(bytes.len());
+            let high = bytes[..end].iter().any(|&b| b >= 0x80);
+            prop_assert_eq!(plain_run(&bytes), (end, high));
         }
     }
 

@@ -86,10 +86,10 @@ impl Needs {
         }
     }
 
-    fn child(&self, key: &str) -> Option<&Self> {
+    fn child(&self, key: &[u8]) -> Option<&Self> {
         self.children
             .iter()
-            .find(|(k, _)| &**k == key)
+            .find(|(k, _)| k.as_bytes() == key)
             .map(|(_, needs)| needs)
     }
 }
@@ -137,12 +137,8 @@ fn object(scanner: &mut Scanner<'_>, needs: &Needs) -> Result<Value, ScanError> 
         let at = scanner.offset();
         let raw = scanner.string()?;
         scanner.expect(b':', "expected `:` after a member name")?;
-        let name = key(raw).ok_or(ScanError {
-            offset: at,
-            reason: "invalid member name",
-        })?;
-        match needs.child(&name) {
-            Some(child) => {
+        match wanted(raw, needs, at)? {
+            Some((name, child)) => {
                 let value = value(scanner, child)?;
                 out.insert(name.into_owned(), value);
             }
@@ -157,6 +153,27 @@ fn object(scanner: &mut Scanner<'_>, needs: &Needs) -> Result<Value, ScanError> 
             }
             _ => return Err(scanner.error("expected `,` or `}`")),
         }
+    }
+}
+
+/// The name of a member and what is read below it, when `needs` reads the member. Most names
+/// are plain: they are matched as bytes and decoded only when the member is read.
+fn wanted<'t, 'n>(
+    raw: RawString<'t>,
+    needs: &'n Needs,
+    at: usize,
+) -> Result<Option<(Cow<'t, str>, &'n Needs)>, ScanError> {
+    let invalid = || ScanError {
+        offset: at,
+        reason: "invalid member name",
+    };
+    if raw.escaped {
+        let name = key(raw).ok_or_else(invalid)?;
+        return Ok(needs.child(name.as_bytes()).map(|child| (name, child)));
+    }
+    match needs.child(raw.inner) {
+        Some(child) => Ok(Some((key(raw).ok_or_else(invalid)?, child))),
+        None => Ok(None),
     }
 }
 
