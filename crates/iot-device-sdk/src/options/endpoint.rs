@@ -49,6 +49,24 @@ fn split_port(host: &str) -> (&str, Option<u16>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_port_written_after_a_host_is_read_back(
+            name in "[a-z0-9]([a-z0-9.-]{0,30}[a-z0-9])?",
+            v6 in "[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}",
+            port in any::<u16>(),
+        ) {
+            let written = format!("{name}:{port}");
+            prop_assert_eq!(split_port(&written), (name.as_str(), Some(port)));
+            prop_assert_eq!(split_port(&name), (name.as_str(), None));
+            let bracketed = format!("[{v6}]");
+            let written = format!("{bracketed}:{port}");
+            prop_assert_eq!(split_port(&written), (bracketed.as_str(), Some(port)));
+            prop_assert_eq!(split_port(&v6), (v6.as_str(), None));
+        }
+    }
 
     fn host(text: &str) -> HostName {
         text.parse().unwrap()

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use iot_methods::{MethodRequest, MethodResponse};
+use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
@@ -249,4 +250,38 @@ fn self_signed() -> (String, String) {
 
 fn self_signed_pem() -> String {
     self_signed().0
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn build_accepts_exactly_the_documented_ranges(
+        keep_alive_ms in 0u64..2_000_000,
+        operation_ms in 0u64..100,
+        connect_ms in 0u64..100,
+        ttl_ms in 0u64..10_000,
+        margin_ms in 0u64..10_000,
+        queues in (0usize..3, 0usize..3),
+    ) {
+        let result = plain()
+            .keep_alive(Duration::from_millis(keep_alive_ms))
+            .operation_timeout(Duration::from_millis(operation_ms))
+            .connect_timeout(Duration::from_millis(connect_ms))
+            .sas_token_ttl(Duration::from_millis(ttl_ms))
+            .sas_renewal_margin(Duration::from_millis(margin_ms))
+            .message_queue(queues.0)
+            .request_queue(queues.1)
+            .build();
+        let valid = keep_alive_ms % 1000 == 0
+            && (1_000..=1_177_000).contains(&keep_alive_ms)
+            && operation_ms >= 1
+            && connect_ms >= 1
+            && ttl_ms >= 2_000
+            && margin_ms > 0
+            && margin_ms < ttl_ms
+            && queues.0 > 0
+            && queues.1 > 0;
+        prop_assert_eq!(result.is_ok(), valid, "{:?}", result.err());
+    }
 }
