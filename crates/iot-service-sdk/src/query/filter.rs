@@ -231,6 +231,8 @@ fn out_of_range(argument: &'static str, reason: &str) -> ServiceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Query;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn shown(filter: Filter) -> String {
@@ -284,6 +286,48 @@ mod tests {
         ];
         for filter in cases {
             assert!(filter.into_expr().is_err());
+        }
+    }
+
+    /// Strings with quotes, backslashes, control characters and any Unicode; finite numbers;
+    /// Booleans.
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<String>().prop_map(Value::from),
+            "[a-z'\\\\\"\\n ]{0,12}".prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            (-1.0e12f64..1.0e12).prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn values_stay_values_through_the_query_text(value in scalar(), other in scalar()) {
+            let query = Query::select_all()
+                .where_(field("tags.a").eq(value.clone()))
+                .build()
+                .unwrap();
+            let reparsed = Query::parse(query.as_str()).unwrap();
+            prop_assert_eq!(reparsed.parsed(), query.parsed());
+            let with_value = json!({"tags": {"a": value}});
+            prop_assert!(query.parsed().matches(&with_value));
+            let same_number = value.as_f64().is_some() && value.as_f64() == other.as_f64();
+            if other != value && !same_number {
+                let with_other = json!({"tags": {"a": other}});
+                prop_assert!(!query.parsed().matches(&with_other));
+            }
+        }
+
+        #[test]
+        fn lists_stay_lists(values in proptest::collection::vec(scalar(), 1..5), pick in any::<prop::sample::Index>()) {
+            let query = Query::select_all()
+                .where_(field("tags.a").is_in(values.clone()))
+                .build()
+                .unwrap();
+            let member = pick.get(&values).clone();
+            let with_member = json!({"tags": {"a": member}});
+            prop_assert!(query.parsed().matches(&with_member));
         }
     }
 }
