@@ -20,24 +20,26 @@
 //!
 //! // Provision a device; the hub generates its keys.
 //! let device = client.create_device(&Device::new("chiller-7".parse()?)).await?;
+//! let id = device.device_id;
 //!
-//! // Configure it through desired properties, tag it for queries.
+//! // Configure it through desired properties, and tag it for queries.
 //! let update = TwinUpdate::new()
 //!     .desired(json!({"waterTemperature": 12}))
 //!     .tags(json!({"plant": "Redmond43"}));
-//! let twin = client.update_twin(&device.device_id, &update, IfMatch::ANY).await?;
+//! client.update_twin(&id, &update, IfMatch::ANY).await?;
 //!
-//! // Reboot it with a direct method.
+//! // Reboot it with a direct method; the device answers with a status and a payload.
 //! let reboot = MethodInvocation::new("reboot".parse()?, json!(null))?;
-//! let answer = client.invoke_method(&device.device_id, &reboot).await?;
+//! let answer = client.invoke_method(&id, &reboot).await?;
+//! println!("reboot: {} {}", answer.status(), answer.payload());
 //!
-//! // Follow the fleet with a query.
-//! let query = Query::select_all().where_(field("tags.plant").eq("Redmond43"));
-//! let mut twins = client.query(query)?.twins();
+//! // Follow the plant's fleet with a query, page by page behind the scenes.
+//! let plant = Query::select_all().where_(field("tags.plant").eq("Redmond43"));
+//! let mut twins = client.query(plant)?.twins();
 //! while let Some(twin) = twins.next().await {
-//!     println!("{}: {:?}", twin?.device_id(), answer.status());
+//!     let twin = twin?;
+//!     println!("{}: {:?}", twin.device_id(), twin.reported().content().get("waterTemperature"));
 //! }
-//! # let _ = twin;
 //! # Ok(())
 //! # }
 //! ```
