@@ -397,3 +397,23 @@ impl WeakDeviceClient {
         self.shared.upgrade().map(|shared| DeviceClient { shared })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_and_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn handles_and_streams_move_between_tasks() {
+        send_and_sync::<DeviceClient>();
+        send_and_sync::<WeakDeviceClient>();
+        send_and_sync::<DeviceOptions>();
+        send_and_sync::<Error>();
+        send::<StateChanges>();
+        send::<DesiredChanges>();
+        send::<DesiredWatch>();
+        send::<CloudToDeviceMessages>();
+    }
+}

@@ -124,7 +124,6 @@ impl Driver {
             let wake = self.next_wake();
             let accepting = self.accepts_work();
             tokio::select! {
-                biased;
                 closed = self.close.changed() => {
                     if closed.is_err() || *self.close.borrow() {
                         break;
