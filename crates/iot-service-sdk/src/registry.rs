@@ -146,7 +146,9 @@ impl ServiceClient {
             }
             device.status = Some(status);
             let if_match = match device.etag.as_deref() {
-                Some(etag) => IfMatch::etag(etag)?,
+                Some(etag) => IfMatch::etag(etag).map_err(|e| {
+                    ServiceError::protocol(format!("the device's etag is not usable: {e}"))
+                })?,
                 None => IfMatch::ANY,
             };
             match self.update_device(&device, if_match).await {

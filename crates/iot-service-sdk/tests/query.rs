@@ -151,6 +151,11 @@ async fn bad_queries_are_refused_locally_and_bad_tokens_by_the_hub() {
     let hub = hub().await;
     let client = owner(&hub);
     fleet(&client, 3).await;
+    let owned = String::from("SELECT * FROM devices WHERE");
+    assert!(matches!(
+        client.query(&owned),
+        Err(ServiceError::InvalidQuery(_))
+    ));
     for text in [
         "SELECT * FROM",
         "SELECT * FROM devices WHERE tags.a = ",

@@ -45,6 +45,13 @@ impl IntoQuery for String {
     }
 }
 
+impl sealed::Sealed for &String {}
+impl IntoQuery for &String {
+    fn into_query(self) -> Result<Query, ServiceError> {
+        Query::parse(self)
+    }
+}
+
 impl sealed::Sealed for Query {}
 impl IntoQuery for Query {
     fn into_query(self) -> Result<Query, ServiceError> {
