@@ -31,12 +31,12 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use iot_device_sdk::{
-    ConnectionState, DesiredUpdate, DeviceClient, DeviceOptions, DeviceOptionsBuilder, Message,
+    ConnectionState, DesiredUpdate, DeviceClient, DeviceOptions, DeviceOptionsBuilder,
+    HandlerError, Message, MethodRequest, MethodResponse, Patch, Timestamp,
 };
 use iot_hub::{DeviceOptions as HubDevice, Hub};
-use iot_methods::{MethodInvocation, MethodRequest, MethodResponse};
+use iot_methods::MethodInvocation;
 use iot_protocol::DeviceId;
-use iot_twin::{Patch, Timestamp};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep, timeout};
@@ -267,11 +267,11 @@ async fn answer(
     requests: &mpsc::Sender<Request>,
     request: Request,
     message: &str,
-) -> std::result::Result<MethodResponse, iot_methods::HandlerError> {
+) -> std::result::Result<MethodResponse, HandlerError> {
     requests
         .send(request)
         .await
-        .map_err(|_| iot_methods::HandlerError::new("the agent is stopping"))?;
+        .map_err(|_| HandlerError::new("the agent is stopping"))?;
     Ok(MethodResponse::ok(json!(message)))
 }
 

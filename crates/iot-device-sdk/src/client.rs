@@ -38,8 +38,7 @@ use crate::{
 /// [`WeakDeviceClient`] instead, or close the client explicitly.
 ///
 /// ```no_run
-/// use iot_device_sdk::{DeviceClient, DeviceOptions, Message};
-/// use iot_methods::MethodResponse;
+/// use iot_device_sdk::{DeviceClient, DeviceOptions, Message, MethodResponse};
 /// use serde_json::json;
 ///
 /// # async fn run(connection_string: &str) -> Result<(), Box<dyn std::error::Error>> {

@@ -21,7 +21,7 @@ use crate::Error;
 ///
 /// ```
 /// use iot_device_sdk::DesiredProperties;
-/// use iot_twin::TwinVersion;
+/// use iot_device_sdk::TwinVersion;
 /// use serde_json::json;
 ///
 /// let content = json!({"telemetryInterval": 30}).as_object().unwrap().clone();

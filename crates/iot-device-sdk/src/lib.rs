@@ -11,8 +11,7 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use iot_device_sdk::{DeviceClient, DeviceOptions, Message};
-//! use iot_methods::MethodResponse;
+//! use iot_device_sdk::{DeviceClient, DeviceOptions, Message, MethodResponse};
 //! use serde_json::json;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +37,9 @@
 //! The protocol rules come from the pure crates: `iot_twin` (twin topics, the desired-property
 //! sync machine, the reported outbox, patches), `iot_methods` (method topics, routing and
 //! payload rules), `iot_protocol` (connection strings, SAS tokens, usernames, property bags).
+//! Their types that appear in this crate's API ([`Patch`], [`TwinState`], [`TwinVersion`],
+//! [`MethodRequest`], [`MethodResponse`], [`MethodHandler`], [`HandlerError`],
+//! [`MessageProperties`], [`Identity`], [`Timestamp`]) are re-exported here.
 //! The MQTT transport is rumqttc with rustls (`ring`); none of their types appear in this
 //! crate's API.
 //!
@@ -71,6 +73,9 @@ mod state;
 pub use client::{DeviceClient, WeakDeviceClient};
 pub use desired::{DesiredChanges, DesiredProperties, DesiredUpdate, DesiredWatch};
 pub use error::{ConfigError, Error, Operation};
+pub use iot_methods::{HandlerError, MethodHandler, MethodRequest, MethodResponse};
+pub use iot_protocol::{Identity, MessageProperties};
+pub use iot_twin::{Patch, Timestamp, TwinState, TwinVersion};
 pub use message::{
     CloudToDeviceMessage, CloudToDeviceMessages, MAX_PROPERTY_BAG_BYTES, MAX_TELEMETRY_BYTES,
     Message, MessageBuilder,
