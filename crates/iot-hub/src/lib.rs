@@ -20,7 +20,8 @@
 //!   [`DevCerts`] (`dev_certs.rs`): starting and stopping.
 //! - [`Registry`] (`registry.rs`) with [`DeviceOptions`] (`device_options.rs`), [`Twins`]
 //!   (`twins.rs`), cloud-to-device messages (`c2d.rs`), telemetry (`telemetry.rs`), the
-//!   direct-method driver (`methods.rs`): the operations, shared by every front end.
+//!   direct-method driver (`methods.rs`), twin queries page by page (`twin_query.rs`): the
+//!   operations, shared by every front end.
 //! - `core/`: the working set of devices; `session.rs`: MQTT sessions apart from connections;
 //!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API.
 //! - [`HubError`] and [`MethodCallError`] (`error.rs`).
@@ -41,6 +42,7 @@ mod session;
 mod store;
 mod telemetry;
 mod tls;
+mod twin_query;
 mod twins;
 
 pub use builder::HubBuilder;

@@ -5,12 +5,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use iot_protocol::{DeviceId, IfMatch};
-use iot_twin::query::{Collection, Page, Query};
 use iot_twin::{
     AuthenticationType, ConnectionState, DesiredNotification, DeviceStatus, Patch, SectionField,
     ServiceWrite, Twin, TwinVersion, X509Thumbprint,
 };
-use serde_json::Value;
 
 use crate::HubError;
 use crate::core::{Core, DeviceEntry, DeviceState, now};
@@ -93,25 +91,6 @@ impl Twins {
     pub async fn update_tags(&self, id: &DeviceId, patch: Patch) -> Result<Twin, HubError> {
         let write = ServiceWrite::new().with_tags(SectionField::Object(patch));
         self.update(id, &write, None).await
-    }
-
-    /// One page of a query's results over the hub's twins: the rows from position `offset`
-    /// (counted in the query's result sequence), at most `limit` of them, and the position of
-    /// the next page when more follow (see [`Query::page`]).
-    ///
-    /// `devices` is evaluated over every device twin, in device-id order, each twin read as it
-    /// is at that moment; the set of devices is taken when the call starts. This hub registers
-    /// no modules and runs no jobs, so `devices.modules` and `devices.jobs` have no rows.
-    pub fn query(&self, query: &Query, offset: usize, limit: usize) -> Page {
-        if query.collection() != Collection::Devices {
-            return query.page(std::iter::empty::<Value>(), offset, limit);
-        }
-        let entries = self.core.entries();
-        let twins = entries.iter().filter_map(|(_, entry)| {
-            let twin = twin_view(entry, &entry.read());
-            serde_json::to_value(&twin).ok()
-        });
-        query.page(twins, offset, limit)
     }
 
     async fn write(

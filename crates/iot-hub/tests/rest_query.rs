@@ -274,3 +274,96 @@ async fn bad_queries_bodies_and_continuations_are_refused() {
     .await;
     assert_eq!(ids(same.ok().as_array().unwrap()), ["dev-002", "dev-003"]);
 }
+
+#[tokio::test]
+async fn a_page_resumes_at_its_device_whatever_changed_before_it() {
+    let hub = hub().await;
+    let rest = Rest::owner(&hub);
+    fleet(&hub, 10).await;
+    let headers = [("x-ms-max-item-count", "3")];
+    let first = query(&rest, "SELECT * FROM devices", &headers).await;
+    assert_eq!(
+        ids(first.ok().as_array().unwrap()),
+        ["dev-000", "dev-001", "dev-002"]
+    );
+    let token = first.header("x-ms-continuation").unwrap().to_owned();
+
+    rest.delete("/devices/dev-000", &[]).await;
+    rest.delete("/devices/dev-001", &[]).await;
+    let added: DeviceId = "dev-0025".parse().unwrap();
+    hub.registry()
+        .create_device(&added, DeviceOptions::default())
+        .await
+        .unwrap();
+    let next = query(
+        &rest,
+        "SELECT * FROM devices",
+        &[("x-ms-max-item-count", "3"), ("x-ms-continuation", &token)],
+    )
+    .await;
+    assert_eq!(
+        ids(next.ok().as_array().unwrap()),
+        ["dev-003", "dev-004", "dev-005"],
+        "deleting returned devices shifts nothing"
+    );
+
+    let gone = next.header("x-ms-continuation").unwrap().to_owned();
+    rest.delete("/devices/dev-006", &[]).await;
+    let after_gone = query(
+        &rest,
+        "SELECT * FROM devices",
+        &[("x-ms-max-item-count", "3"), ("x-ms-continuation", &gone)],
+    )
+    .await;
+    assert_eq!(
+        ids(after_gone.ok().as_array().unwrap()),
+        ["dev-007", "dev-008", "dev-009"],
+        "a page whose first device is gone starts at the next one"
+    );
+    assert!(after_gone.header("x-ms-continuation").is_none());
+}
+
+#[tokio::test]
+async fn top_and_aggregates_page_too() {
+    let hub = hub().await;
+    let rest = Rest::owner(&hub);
+    let all = fleet(&hub, 25).await;
+    let top = all_pages(
+        &rest,
+        "SELECT TOP 7 * FROM devices WHERE tags.group = 'b'",
+        "3",
+    )
+    .await;
+    let sizes: Vec<usize> = top.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 1]);
+    let expected: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 3 != 0)
+        .map(|(_, id)| id.clone())
+        .take(7)
+        .collect();
+    assert_eq!(ids(&top.concat()), expected);
+    let exact = all_pages(&rest, "SELECT TOP 6 * FROM devices", "3").await;
+    let sizes: Vec<usize> = exact.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3], "no empty page after TOP is reached");
+
+    let groups = all_pages(
+        &rest,
+        "SELECT tags.n AS n, COUNT() AS c FROM devices GROUP BY tags.n",
+        "10",
+    )
+    .await;
+    let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    let mut numbers: Vec<u64> = groups
+        .concat()
+        .iter()
+        .map(|row| {
+            assert_eq!(row["c"], 1);
+            row["n"].as_u64().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..25).collect::<Vec<u64>>());
+}

@@ -21,6 +21,7 @@ use super::error::RestError;
 use super::extract::{parse_json, read_body};
 use super::response::json_with;
 use super::router::Api;
+use crate::twin_query::Resume;
 
 /// Rows per page when the client does not say.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
@@ -45,11 +46,11 @@ pub(crate) async fn run(
     let query = Query::parse(&spec.query)
         .map_err(|e| RestError::invalid(format!("the query is invalid: {e}")))?;
     let limit = page_size(&headers)?;
-    let offset = match header_text(&headers, &CONTINUATION)? {
-        None => 0,
-        Some(token) => Continuation::parse(token)?.position_in(&query)?,
+    let from = match header_text(&headers, &CONTINUATION)? {
+        None => Resume::Start,
+        Some(token) => Continuation::parse(token)?.resume_for(&query)?,
     };
-    let page = api.twins().query(&query, offset, limit);
+    let page = api.core().query_page(&query, &from, limit);
     let mut answer = HeaderMap::new();
     answer.insert(
         ITEM_TYPE,
