@@ -107,12 +107,12 @@ impl HubBuilder {
         self
     }
 
-    /// The address the REST API listens on (default `0.0.0.0:443`, where the Node service SDK
-    /// expects it; see [`Hub::rest_addr`]).
+    /// The address the REST API listens on (see [`Hub::rest_addr`]).
     ///
-    /// When it is not set and [`HubBuilder::mqtt_addr`] asks for a free port (port 0), the REST
-    /// API also takes a free port, on the MQTT address's IP: a hub started on free ports for a
-    /// test should not reach for a privileged, fixed one.
+    /// When it is not set, the REST API listens on the IP of [`HubBuilder::mqtt_addr`], on port
+    /// 443 (where the Node service SDK expects it), so `0.0.0.0:443` by default; or on a free
+    /// port when the MQTT address asks for one (port 0): a hub started on free ports for a test
+    /// should not reach for a privileged, fixed one.
     pub fn rest_addr(mut self, addr: SocketAddr) -> Self {
         self.rest_addr = Some(addr);
         self
@@ -252,14 +252,11 @@ impl HubBuilder {
     }
 }
 
-/// The REST address when none is set: `0.0.0.0:443`, or a free port on the MQTT address's IP
-/// when MQTT takes a free port.
+/// The REST address when none is set: the MQTT address's IP, port 443, or a free port when
+/// MQTT takes a free port.
 fn default_rest_addr(mqtt_addr: SocketAddr) -> SocketAddr {
-    if mqtt_addr.port() == 0 {
-        SocketAddr::new(mqtt_addr.ip(), 0)
-    } else {
-        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 443))
-    }
+    let port = if mqtt_addr.port() == 0 { 0 } else { 443 };
+    SocketAddr::new(mqtt_addr.ip(), port)
 }
 
 fn check_settings(settings: &Settings) -> Result<(), HubError> {
@@ -283,4 +280,24 @@ fn check_settings(settings: &Settings) -> Result<(), HubError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("a valid address")
+    }
+
+    #[test]
+    fn rest_takes_the_mqtt_ip_and_443_or_a_free_port() {
+        assert_eq!(default_rest_addr(addr("0.0.0.0:8883")), addr("0.0.0.0:443"));
+        assert_eq!(
+            default_rest_addr(addr("127.0.0.1:18883")),
+            addr("127.0.0.1:443")
+        );
+        assert_eq!(default_rest_addr(addr("127.0.0.1:0")), addr("127.0.0.1:0"));
+        assert_eq!(default_rest_addr(addr("[::1]:0")), addr("[::1]:0"));
+    }
 }
