@@ -189,6 +189,8 @@ async fn list_honours_top_and_statistics_count() {
         .map(|d| d["deviceId"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["a", "b", "c"]);
+    let node_path = rest.get("/devices/").await.ok();
+    assert_eq!(node_path, all, "the Node service SDK lists at /devices/");
     let two = rest.get("/devices?top=2").await.ok();
     assert_eq!(two.as_array().unwrap().len(), 2);
     rest.get("/devices?top=many")

@@ -56,6 +56,8 @@ pub(crate) fn router(core: Arc<Core>) -> Router {
     };
     Router::new()
         .route("/devices", get(registry::list))
+        // The Node service SDK lists devices at `/devices/`.
+        .route("/devices/", get(registry::list))
         .route("/devices/query", post(query::run))
         .route(
             "/devices/{id}",
