@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
-use iot_protocol::QuerySpecification;
+use iot_protocol::{ErrorCode, QuerySpecification};
 use iot_twin::query::Query;
 
 use super::BODY_LIMIT;
@@ -50,7 +50,15 @@ pub(crate) async fn run(
         None => Resume::Start,
         Some(token) => Continuation::parse(token)?.resume_for(&query)?,
     };
-    let page = api.core().query_page(&query, &from, limit);
+    // A page may read many twins: it runs on the blocking pool, not on a worker thread that
+    // MQTT connections share.
+    let core = api.shared_core();
+    let (query, page) = tokio::task::spawn_blocking(move || {
+        let page = core.query_page(&query, &from, limit);
+        (query, page)
+    })
+    .await
+    .map_err(|e| RestError::new(ErrorCode::ServerError, format!("the query failed: {e}")))?;
     let mut answer = HeaderMap::new();
     answer.insert(
         ITEM_TYPE,
@@ -106,7 +114,6 @@ fn header_text<'h>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iot_protocol::ErrorCode;
 
     fn with(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -40,6 +40,11 @@ impl Api {
     pub(crate) fn core(&self) -> &Core {
         &self.core
     }
+
+    /// The core, shared, for work moved to another thread.
+    pub(crate) fn shared_core(&self) -> Arc<Core> {
+        Arc::clone(&self.core)
+    }
 }
 
 /// The REST API over `core`.
