@@ -1,4 +1,4 @@
-//! Device and module identifiers, validated by the identity registry's rules.
+//! Device, module and job identifiers, validated by the identity registry's rules.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -147,6 +147,22 @@ identifier! {
     ModuleId, "module id"
 }
 
+identifier! {
+    /// A scheduled job's id (`/jobs/v2/{id}`).
+    ///
+    /// IoT Hub does not document rules for job ids (the official samples use UUIDs); we apply
+    /// the device id rules, so that an id always fits in a request path unescaped.
+    ///
+    /// ```
+    /// use iot_protocol::JobId;
+    ///
+    /// let id: JobId = "5b2f4a8e-1c3d-4e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
+    /// assert_eq!(id.as_str().len(), 36);
+    /// assert!("reboot/all".parse::<JobId>().is_err());
+    /// ```
+    JobId, "job id"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +195,8 @@ mod tests {
             );
         }
         assert!(ModuleId::parse(&"x".repeat(MAX_ID_LEN + 1)).is_err());
+        let job = JobId::parse("a/b").unwrap_err().to_string();
+        assert!(job.contains("job id"), "{job}");
     }
 
     #[test]
@@ -213,7 +231,8 @@ mod tests {
             let shown = id.to_string();
             prop_assert_eq!(&shown, &text);
             prop_assert_eq!(DeviceId::parse(&shown).unwrap(), id);
-            prop_assert_eq!(ModuleId::parse(&text).unwrap().to_string(), text);
+            prop_assert_eq!(&ModuleId::parse(&text).unwrap().to_string(), &text);
+            prop_assert_eq!(JobId::parse(&text).unwrap().to_string(), text);
         }
 
         #[test]

@@ -32,7 +32,7 @@
 //! # Layout
 //!
 //! - Identities: [`DeviceId`], [`ModuleId`], [`Identity`] (also the MQTT client id),
-//!   [`HostName`].
+//!   [`HostName`]; [`JobId`] and [`ConfigurationId`] for jobs and configurations.
 //! - Secrets and tokens: [`SharedAccessKey`], [`SasToken`], [`ResourceUri`],
 //!   [`SharedAccessPolicy`] with [`AccessRights`].
 //! - Connection strings: [`DeviceConnectionString`] with [`DeviceCredential`],
@@ -45,6 +45,7 @@
 //!   parse but do not grant access.
 #![forbid(unsafe_code)]
 
+mod configuration_id;
 mod connection_string;
 mod encoding;
 mod error;
@@ -64,13 +65,14 @@ mod sas;
 mod topic;
 mod username;
 
+pub use configuration_id::ConfigurationId;
 pub use connection_string::{DeviceConnectionString, DeviceCredential, ServiceConnectionString};
 pub use error::{ProtocolError, SasError};
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use error_code::ErrorCode;
 pub use etag::DeviceEtag;
 pub use host::HostName;
-pub use id::{DeviceId, MAX_ID_LEN, ModuleId};
+pub use id::{DeviceId, JobId, MAX_ID_LEN, ModuleId};
 pub use identity::Identity;
 pub use if_match::IfMatch;
 pub use key::{GENERATED_KEY_LEN, SharedAccessKey};
