@@ -188,6 +188,16 @@ async fn invalid_input_never_reaches_the_hub() {
     assert!(within(client.list_devices(Some(0))).await.is_err());
     let projection = client.query("SELECT deviceId FROM devices").unwrap();
     assert!(within(projection.twins().next()).await.unwrap().is_err());
+
+    // Malformed ids and oversize method payloads cannot even be built.
+    let bad_id = ServiceError::from("has space".parse::<DeviceId>().unwrap_err());
+    assert!(
+        matches!(bad_id, ServiceError::InvalidArgument(_)),
+        "{bad_id:?}"
+    );
+    assert!(bad_id.to_string().contains("\"has space\""), "{bad_id}");
+    let big = json!("x".repeat(iot_methods::payload::MAX_PAYLOAD_BYTES));
+    assert!(MethodInvocation::new("m".parse().unwrap(), big).is_err());
     assert!(fake.received().is_empty());
 }
 
