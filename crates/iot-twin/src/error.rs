@@ -139,6 +139,15 @@ pub enum TwinError {
     /// A service write tried to change reported properties, which only the device may write.
     #[error("properties.reported can only be written by the device")]
     ReportedWriteByService,
+    /// A configuration's content names a path outside `properties.desired`, a path with an
+    /// empty key, or two paths of which one holds the other.
+    #[error("invalid configuration content at {}: {rule}", At(.path))]
+    InvalidContent {
+        /// The content key (`properties.desired.a`), or the path of the broken rule.
+        path: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
 
     // A size quota or counter is exhausted (IoT Hub: 403, 403100 for sizes).
     /// The section would grow past [`crate::Limits::max_section_bytes`].
@@ -220,6 +229,7 @@ impl TwinError {
             | Self::PropertyTooLarge { .. }
             | Self::IntegerOutOfRange { .. }
             | Self::NullInArray { .. }
+            | Self::InvalidContent { .. }
             | Self::ReportedWriteByService => ErrorClass::Invalid,
             Self::SectionTooLarge { .. } | Self::CounterExhausted { .. } => {
                 ErrorClass::QuotaExceeded
@@ -240,6 +250,7 @@ impl TwinError {
             | Self::StringTooLong { path, .. }
             | Self::PropertyTooLarge { path, .. }
             | Self::IntegerOutOfRange { path, .. }
+            | Self::InvalidContent { path, .. }
             | Self::NullInArray { path } => Some(path),
             _ => None,
         }
@@ -258,6 +269,7 @@ impl TwinError {
             | Self::StringTooLong { path, .. }
             | Self::PropertyTooLarge { path, .. }
             | Self::IntegerOutOfRange { path, .. }
+            | Self::InvalidContent { path, .. }
             | Self::NullInArray { path } => *path = prefixed(prefix, path),
             _ => {}
         }

@@ -49,6 +49,8 @@
 //!   [`RequestId`] and [`RequestIds`] (`request_id.rs`).
 //! - Device-side sync (`sync.rs`): [`DesiredSync`] keeps desired properties in step with the
 //!   hub, [`ReportedOutbox`] delivers reported properties.
+//! - Automatic device management content (`configuration.rs`): [`DesiredContent`] with
+//!   [`ContentPath`], and [`layer`] to combine the configurations that target a twin.
 //! - The query language ([`query`], `query/`): [`Query`] for twin and job queries, [`Condition`]
 //!   for job query conditions and configuration target conditions, [`QueryError`].
 //!
@@ -61,6 +63,7 @@
 //! or section; paths from [`Twin`], [`ServiceWrite`] and [`TwinState`] start at the document.
 #![forbid(unsafe_code)]
 
+mod configuration;
 mod error;
 mod etag;
 mod limits;
@@ -84,6 +87,7 @@ mod topic;
 mod twin;
 mod version;
 
+pub use configuration::{ContentEntry, ContentPath, DesiredContent, Layered, layer};
 pub use error::{ErrorClass, KeyRule, TwinError};
 pub use etag::Etag;
 pub use limits::Limits;
