@@ -11,8 +11,9 @@
 //!
 //! [`Query::parse`] reads, checks and compiles a query; [`Query::evaluate`] runs it over any
 //! sequence of [`Document`]s (twins in their REST JSON shape, module twins, or `devices.jobs`
-//! rows) and yields result rows lazily; [`Query::page`] cuts the rows into pages by position,
-//! and [`Query::item_type`] gives the response's `x-ms-item-type`. [`Condition`] is the
+//! rows) and yields result rows lazily; [`Query::evaluate_json`] does the same over documents
+//! stored as JSON text, reading only the members the query looks at; [`Query::page`] cuts the
+//! rows into pages by position, and [`Query::item_type`] gives the response's `x-ms-item-type`. [`Condition`] is the
 //! `WHERE`-only form used by jobs and configurations. The syntax tree ([`Statement`],
 //! [`Expr`], ...) prints back to query text that parses to the same tree.
 //!
@@ -39,9 +40,10 @@
 //! # Layout
 //!
 //! - [`Query`] (`prepared.rs`), [`Rows`] and [`Page`] (`rows.rs`), [`Document`]
-//!   (`document.rs`), [`JsonRows`] (`text.rs`) with sparse reading of JSON text
-//!   (`sparse.rs`, over the checking skipper in `scan.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
+//!   (`document.rs`), [`Condition`] (`condition.rs`), [`QueryError`] and [`Position`]
 //!   (`error.rs`).
+//! - Text input: [`JsonRows`] (`text.rs`), reading only what a query needs (`sparse.rs`) with
+//!   a JSON scanner that checks what it skips (`scan.rs`).
 //! - Syntax: tokens (`lexer.rs`), the parser (`parser.rs`, `parser/expr.rs`), the rules beyond
 //!   the grammar (`validate.rs`), the tree ([`Statement`] and friends, `ast.rs`), names and
 //!   paths ([`Name`], [`PropertyPath`], `name.rs`) and printing (`display.rs`).
