@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use iot_protocol::{DeviceId, ErrorCode, ProtocolError};
+use iot_protocol::{DeviceId, ErrorCode, JobResponse, ProtocolError};
 use iot_twin::TwinError;
 use iot_twin::query::QueryError;
 use thiserror::Error;
@@ -156,6 +156,13 @@ pub enum ServiceError {
         /// The device called.
         device_id: DeviceId,
     },
+    /// A job had not ended by the deadline given to
+    /// [`crate::ServiceClient::wait_for_completion`]; its last state is here.
+    #[error("job {:?} is still {:?} at the deadline", .job.job_id, .job.status)]
+    JobStillRunning {
+        /// The job as last read.
+        job: Box<JobResponse>,
+    },
     /// No answer from the hub within the request timeout.
     #[error("no answer from the hub within {after:?}")]
     RequestTimeout {
@@ -201,6 +208,7 @@ impl ServiceError {
             Self::Throttled { .. }
                 | Self::Server { .. }
                 | Self::RequestTimeout { .. }
+                | Self::JobStillRunning { .. }
                 | Self::Connect { .. }
                 | Self::Transport { .. }
         )

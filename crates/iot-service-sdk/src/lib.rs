@@ -59,7 +59,9 @@
 
 mod builder;
 mod client;
+mod configurations;
 mod error;
+mod jobs;
 mod methods;
 mod query;
 mod registry;
@@ -73,8 +75,13 @@ mod twin;
 
 pub use builder::ServiceClientBuilder;
 pub use client::ServiceClient;
+pub use configurations::{
+    APPLIED_COUNT, ConfigurationBuilder, ConfigurationContent, ConfigurationCounts,
+    MAX_CUSTOM_METRICS, TARGETED_COUNT, check_configuration,
+};
 pub use error::ServiceError;
 pub use iot_twin::query::{Collection, ItemType};
+pub use jobs::{DEFAULT_MAX_EXECUTION_TIME, JobBuilder, JobQuery, ScheduledJob};
 pub use query::{
     Field, Filter, IntoQuery, Query, QueryBuilder, QueryItems, QueryPage, QueryPages, QueryRequest,
     field,

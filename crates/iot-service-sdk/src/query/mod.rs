@@ -13,3 +13,6 @@ pub use filter::{Field, Filter, field};
 pub use page::QueryPage;
 pub use request::{IntoQuery, QueryRequest};
 pub use stream::{QueryItems, QueryPages};
+
+pub(crate) use page::RawPage;
+pub(crate) use stream::{Expected, PageFuture, PageSource};
