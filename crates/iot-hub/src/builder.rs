@@ -94,6 +94,9 @@ impl Default for HubBuilder {
                 outbound_capacity: 256,
                 connect_timeout: Duration::from_secs(30),
                 telemetry_capacity: 1024,
+                job_concurrency: 16,
+                max_active_jobs: 10,
+                job_retention: Duration::from_secs(30 * 24 * 3600),
             },
         }
     }
@@ -207,6 +210,26 @@ impl HubBuilder {
         self
     }
 
+    /// How many devices one job works on at a time (default 16): how many method calls or
+    /// twin writes of a job are in flight together.
+    pub fn job_concurrency(mut self, devices: usize) -> Self {
+        self.settings.job_concurrency = devices;
+        self
+    }
+
+    /// How many jobs run at a time (default 10, IoT Hub's S3 limit; S1 allows 1). A job whose
+    /// start time comes while as many run waits, `queued`, for one to end.
+    pub fn max_active_jobs(mut self, jobs: usize) -> Self {
+        self.settings.max_active_jobs = jobs;
+        self
+    }
+
+    /// How long a finished job and its device rows are kept (default 30 days, as on IoT Hub).
+    pub fn job_retention(mut self, retention: Duration) -> Self {
+        self.settings.job_retention = retention;
+        self
+    }
+
     /// Validates the settings, opens the store, binds the MQTT and REST ports and starts
     /// serving.
     ///
@@ -264,6 +287,8 @@ fn check_settings(settings: &Settings) -> Result<(), HubError> {
         ("max_queued_messages", settings.max_queued_messages),
         ("outbound_queue", settings.outbound_capacity),
         ("telemetry_buffer", settings.telemetry_capacity),
+        ("job_concurrency", settings.job_concurrency),
+        ("max_active_jobs", settings.max_active_jobs),
     ];
     for (setting, value) in positive {
         if value == 0 {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use iot_methods::CallFailure;
-use iot_protocol::{DeviceId, ErrorCode};
+use iot_protocol::{ConfigurationId, DeviceId, ErrorCode, JobId};
 use iot_twin::TwinError;
 
 /// Everything that can go wrong in the hub's API.
@@ -93,6 +93,79 @@ pub enum HubError {
         /// The limit.
         limit: usize,
     },
+    /// No job with this id exists (or it was pruned after its retention).
+    #[error("job {job_id} does not exist")]
+    JobNotFound {
+        /// The id asked for.
+        job_id: JobId,
+    },
+    /// A job with this id exists already (finished jobs count until they are pruned).
+    #[error("job {job_id} exists already")]
+    JobAlreadyExists {
+        /// The id asked for.
+        job_id: JobId,
+    },
+    /// A job request breaks a rule.
+    #[error("invalid job: {field} {rule}")]
+    InvalidJob {
+        /// The request field at fault, e.g. `queryCondition`.
+        field: &'static str,
+        /// The rule it breaks (for a condition, the parser's message).
+        rule: String,
+    },
+    /// No configuration with this id exists.
+    #[error("configuration {id} does not exist")]
+    ConfigurationNotFound {
+        /// The id asked for.
+        id: ConfigurationId,
+    },
+    /// A configuration with this id exists already.
+    #[error("configuration {id} exists already")]
+    ConfigurationAlreadyExists {
+        /// The id asked for.
+        id: ConfigurationId,
+    },
+    /// The hub holds as many configurations as it may.
+    #[error("the hub already holds {limit} configurations, the most it may")]
+    TooManyConfigurations {
+        /// The limit.
+        limit: usize,
+    },
+    /// A configuration field other than its content, target condition or metrics breaks a
+    /// rule.
+    #[error("invalid configuration: {field} {rule}")]
+    InvalidConfiguration {
+        /// The field at fault, e.g. `priority`.
+        field: &'static str,
+        /// The rule it breaks.
+        rule: String,
+    },
+    /// A configuration's target condition is missing or does not parse.
+    #[error("invalid configuration targetCondition: {reason}")]
+    InvalidTargetCondition {
+        /// What is wrong, with the parser's message.
+        reason: String,
+    },
+    /// A configuration's content breaks a rule.
+    #[error("invalid configuration content: {reason}")]
+    InvalidConfigurationContent {
+        /// The rule and the content path that breaks it.
+        reason: String,
+    },
+    /// A configuration's custom metric query is invalid, or there are too many.
+    #[error("invalid configuration metric {metric}: {reason}")]
+    InvalidMetricQuery {
+        /// The metric's name (empty when the number of metrics is at fault).
+        metric: String,
+        /// What is wrong, with the parser's message.
+        reason: String,
+    },
+    /// An update would change a configuration's content, which is fixed at creation.
+    #[error("the content of configuration {id} cannot change after its creation")]
+    ImmutableConfigurationContent {
+        /// The configuration.
+        id: ConfigurationId,
+    },
 
     // ----- The store failed -----
     /// The store could not be opened or a write could not be committed; nothing was changed.
@@ -122,6 +195,20 @@ impl HubError {
             Self::Twin { source, .. } => ErrorCode::for_twin_error(source),
             Self::MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
             Self::QueueFull { .. } => ErrorCode::DeviceMaximumQueueDepthExceeded,
+            Self::JobNotFound { .. } => ErrorCode::JobNotFound,
+            Self::JobAlreadyExists { .. } => ErrorCode::JobAlreadyExists,
+            Self::InvalidJob { .. } | Self::InvalidConfiguration { .. } => {
+                ErrorCode::ArgumentInvalid
+            }
+            Self::ConfigurationNotFound { .. } => ErrorCode::ConfigurationNotFound,
+            Self::ConfigurationAlreadyExists { .. } => ErrorCode::ConfigurationAlreadyExists,
+            Self::TooManyConfigurations { .. } => ErrorCode::ConfigurationCountLimitExceeded,
+            Self::InvalidTargetCondition { .. } => ErrorCode::InvalidConfigurationTargetCondition,
+            Self::InvalidConfigurationContent { .. } => ErrorCode::InvalidConfigurationContent,
+            Self::InvalidMetricQuery { .. } => ErrorCode::InvalidConfigurationCustomMetricsQuery,
+            Self::ImmutableConfigurationContent { .. } => {
+                ErrorCode::CannotModifyImmutableConfigurationContent
+            }
             Self::Store { .. } => ErrorCode::ServerError,
             Self::Stopped => ErrorCode::ServiceUnavailable,
             Self::InvalidConfig { .. } | Self::Tls { .. } | Self::Bind { .. } => return None,

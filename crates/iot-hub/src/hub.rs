@@ -17,8 +17,8 @@ use crate::core::Core;
 use crate::mqtt::listener;
 use crate::store::Store;
 use crate::{
-    CloudToDeviceMessage, HubBuilder, HubError, MethodCallError, Registry, TelemetryStream, Twins,
-    methods, rest,
+    CloudToDeviceMessage, HubBuilder, HubError, Jobs, MethodCallError, Registry, TelemetryStream,
+    Twins, jobs, methods, rest,
 };
 
 /// A running hub: the MQTT endpoint devices connect to, the REST API back ends call, and the
@@ -100,7 +100,13 @@ impl Hub {
                 plan.tls.clone(),
                 stopped.clone(),
             )),
-            tokio::spawn(rest::run(Arc::clone(&core), rest, plan.tls, stopped)),
+            tokio::spawn(rest::run(
+                Arc::clone(&core),
+                rest,
+                plan.tls,
+                stopped.clone(),
+            )),
+            tokio::spawn(jobs::supervisor::run(Arc::clone(&core), stopped)),
         ];
         tracing::info!(%mqtt_addr, %rest_addr, host = %core.host, "hub started");
         Ok(Self {
@@ -135,6 +141,11 @@ impl Hub {
     /// Service-side twin operations.
     pub fn twins(&self) -> Twins {
         Twins::new(Arc::clone(&self.core))
+    }
+
+    /// Scheduled jobs.
+    pub fn jobs(&self) -> Jobs {
+        Jobs::new(Arc::clone(&self.core))
     }
 
     /// The connection string of a registered device: with its primary key for a device using

@@ -6,9 +6,10 @@
 //! self-signed X.509 certificates, read and patch their twins, receive desired-property
 //! notifications, answer direct methods, send telemetry and receive cloud-to-device messages.
 //! Back ends call the REST API (HTTPS, or plain HTTP when asked for) with SAS tokens of the
-//! hub's shared access policies: the identity registry, twins, direct methods and twin
-//! queries. In-process, the same operations are [`Hub`]'s API: [`Registry`], [`Twins`],
-//! [`Hub::invoke_method`], [`Hub::send_cloud_to_device`], [`Hub::telemetry`]. State lives in
+//! hub's shared access policies: the identity registry, twins, direct methods, twin
+//! queries and scheduled jobs. In-process, the same operations are [`Hub`]'s API:
+//! [`Registry`], [`Twins`], [`Jobs`], [`Hub::invoke_method`], [`Hub::send_cloud_to_device`],
+//! [`Hub::telemetry`]. State lives in
 //! memory or in SQLite; every acknowledged write is committed first.
 //!
 //! The protocol rules themselves (topics, twin merge and limits, SAS verification, property
@@ -20,8 +21,8 @@
 //!   [`DevCerts`] (`dev_certs.rs`): starting and stopping.
 //! - [`Registry`] (`registry.rs`) with [`DeviceOptions`] (`device_options.rs`), [`Twins`]
 //!   (`twins.rs`), cloud-to-device messages (`c2d.rs`), telemetry (`telemetry.rs`), the
-//!   direct-method driver (`methods.rs`), twin queries page by page (`twin_query.rs`): the
-//!   operations, shared by every front end.
+//!   direct-method driver (`methods.rs`), twin queries page by page (`twin_query.rs`),
+//!   scheduled jobs ([`Jobs`], `jobs/`): the operations, shared by every front end.
 //! - `core/`: the working set of devices; `session.rs`: MQTT sessions apart from connections;
 //!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API.
 //! - [`HubError`] and [`MethodCallError`] (`error.rs`).
@@ -34,6 +35,7 @@ mod dev_certs;
 mod device_options;
 mod error;
 mod hub;
+mod jobs;
 mod methods;
 mod mqtt;
 mod registry;
@@ -51,6 +53,7 @@ pub use dev_certs::DevCerts;
 pub use device_options::DeviceOptions;
 pub use error::{HubError, MethodCallError};
 pub use hub::Hub;
+pub use jobs::Jobs;
 pub use registry::Registry;
 pub use store::Durability;
 pub use telemetry::{MAX_TELEMETRY_BYTES, TelemetryLagged, TelemetryMessage, TelemetryStream};

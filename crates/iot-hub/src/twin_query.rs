@@ -41,7 +41,8 @@ pub(crate) struct QueryPage {
 
 impl Core {
     /// At most `limit` rows (at least 1) of `query` from `from` on. This hub registers no
-    /// modules and runs no jobs, so `devices.modules` and `devices.jobs` have no rows.
+    /// modules, so `devices.modules` has no rows; `devices.jobs` has one per device of each
+    /// job, jobs oldest first.
     pub(crate) fn query_page(&self, query: &Query, from: &Resume, limit: usize) -> QueryPage {
         let limit = limit.max(1);
         match (query.collection(), from) {
@@ -56,6 +57,7 @@ impl Core {
                 let twins = entries.iter().filter_map(|(_, entry)| twin_json(entry));
                 row_page(query, twins, from, limit)
             }
+            (Collection::DeviceJobs, _) => row_page(query, self.jobs.all_rows_json(), from, limit),
             _ => row_page(query, std::iter::empty::<Value>(), from, limit),
         }
     }

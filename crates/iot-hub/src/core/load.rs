@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use super::{Core, DeviceEntry, DeviceState, Settings};
 use crate::HubError;
 use crate::c2d::QueuedMessage;
+use crate::jobs::JobBook;
 use crate::methods::MethodsHandle;
 use crate::session::{Session, Subscriptions};
 use crate::store::{Op, Snapshot, Store};
@@ -36,7 +37,7 @@ impl Core {
         host: HostName,
         settings: Settings,
         store: Store,
-        snapshot: Snapshot,
+        mut snapshot: Snapshot,
         methods: MethodsHandle,
         configured: Vec<SharedAccessPolicy>,
     ) -> Result<(Self, Vec<Op>), HubError> {
@@ -57,6 +58,11 @@ impl Core {
                 ),
             });
         }
+        let jobs = JobBook::load(
+            std::mem::take(&mut snapshot.jobs),
+            std::mem::take(&mut snapshot.device_jobs),
+            settings.max_active_jobs,
+        )?;
         let devices = devices(snapshot)?;
         let (telemetry, _) = broadcast::channel(settings.telemetry_capacity.max(1));
         let core = Self {
@@ -68,6 +74,7 @@ impl Core {
             policies,
             telemetry: RwLock::new(Some(telemetry)),
             methods,
+            jobs,
             next_connection: AtomicU64::new(1),
         };
         Ok((core, ops))

@@ -16,6 +16,7 @@ use iot_twin::{Limits, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::HubError;
+use crate::jobs::JobBook;
 use crate::methods::MethodsHandle;
 use crate::store::Store;
 use crate::telemetry::TelemetryMessage;
@@ -37,6 +38,12 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     /// How many telemetry messages a slow subscriber may fall behind before losing some.
     pub(crate) telemetry_capacity: usize,
+    /// How many devices one job works on at a time.
+    pub(crate) job_concurrency: usize,
+    /// How many jobs run at a time.
+    pub(crate) max_active_jobs: usize,
+    /// How long finished jobs are kept.
+    pub(crate) job_retention: Duration,
 }
 
 /// The shared state behind every handle.
@@ -52,6 +59,8 @@ pub(crate) struct Core {
     /// The telemetry fan-out; `None` once the hub has shut down, which ends every stream.
     pub(crate) telemetry: RwLock<Option<broadcast::Sender<TelemetryMessage>>>,
     pub(crate) methods: MethodsHandle,
+    /// Scheduled jobs and their rows.
+    pub(crate) jobs: JobBook,
     next_connection: AtomicU64,
 }
 

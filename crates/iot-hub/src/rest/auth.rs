@@ -6,7 +6,7 @@
 //! |---|---|
 //! | reading the registry (`GET /devices...`, `/statistics/...`) | RegistryRead |
 //! | writing the registry (`PUT`/`DELETE /devices/{id}`) | RegistryWrite |
-//! | twins, direct methods, queries | ServiceConnect |
+//! | twins, direct methods, queries, scheduled jobs | ServiceConnect |
 //!
 //! Every refusal is 401 `IotHubUnauthorizedAccess` (401002): no header, a malformed, expired
 //! or badly signed token, a token scoped to something other than the hub, a token without a

@@ -31,8 +31,8 @@ pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 pub(crate) const MAX_PAGE_SIZE: usize = 1000;
 
 const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
-const CONTINUATION: HeaderName = HeaderName::from_static("x-ms-continuation");
-const ITEM_TYPE: HeaderName = HeaderName::from_static("x-ms-item-type");
+pub(crate) const CONTINUATION: HeaderName = HeaderName::from_static("x-ms-continuation");
+pub(crate) const ITEM_TYPE: HeaderName = HeaderName::from_static("x-ms-item-type");
 
 /// `POST /devices/query`: one page of the query's rows.
 pub(crate) async fn run(
@@ -76,7 +76,7 @@ pub(crate) async fn run(
 /// The page size from `x-ms-max-item-count`: [`DEFAULT_PAGE_SIZE`] when absent or 0, at most
 /// [`MAX_PAGE_SIZE`]. The value is a decimal number, possibly in quotes; anything else is 400
 /// `ArgumentInvalid`.
-fn page_size(headers: &HeaderMap) -> Result<usize, RestError> {
+pub(crate) fn page_size(headers: &HeaderMap) -> Result<usize, RestError> {
     let Some(text) = header_text(headers, &MAX_ITEM_COUNT)? else {
         return Ok(DEFAULT_PAGE_SIZE);
     };
@@ -97,7 +97,7 @@ fn page_size(headers: &HeaderMap) -> Result<usize, RestError> {
 }
 
 /// A header's trimmed text, `None` when absent or empty.
-fn header_text<'h>(
+pub(crate) fn header_text<'h>(
     headers: &'h HeaderMap,
     name: &HeaderName,
 ) -> Result<Option<&'h str>, RestError> {

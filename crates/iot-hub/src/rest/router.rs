@@ -13,15 +13,16 @@ use iot_protocol::ErrorCode;
 use tracing::Instrument;
 
 use super::error::RestError;
-use super::{methods, query, registry, twins};
+use super::{jobs, methods, query, registry, twins};
 use crate::core::Core;
-use crate::{Registry, Twins};
+use crate::{Jobs, Registry, Twins};
 
 /// What every handler reaches the hub through: the same operations the in-process API offers.
 #[derive(Debug, Clone)]
 pub(crate) struct Api {
     registry: Registry,
     twins: Twins,
+    jobs: Jobs,
     core: Arc<Core>,
 }
 
@@ -34,6 +35,11 @@ impl Api {
     /// The twin operations.
     pub(crate) fn twins(&self) -> &Twins {
         &self.twins
+    }
+
+    /// The scheduled jobs.
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 
     /// The core (policies, host name, method calls).
@@ -49,7 +55,7 @@ impl Api {
 
 /// The REST API over `core`.
 ///
-/// Paths follow IoT Hub's service API (PROTOCOL 4.2, 6.1, 8.1, 11.1); the `api-version` query
+/// Paths follow IoT Hub's service API (PROTOCOL 4.2, 6.1, 8.1, 9.1, 11.1); the `api-version` query
 /// parameter is accepted with any value and may be absent. Module forms answer 404
 /// `ModuleNotFound` because this hub registers devices only. Any other path answers 404, a
 /// known path with another method 405, both in IoT Hub's error shape.
@@ -57,6 +63,7 @@ pub(crate) fn router(core: Arc<Core>) -> Router {
     let api = Api {
         registry: Registry::new(Arc::clone(&core)),
         twins: Twins::new(Arc::clone(&core)),
+        jobs: Jobs::new(Arc::clone(&core)),
         core,
     };
     Router::new()
@@ -81,6 +88,9 @@ pub(crate) fn router(core: Arc<Core>) -> Router {
         .route("/twins/{id}/methods", post(methods::invoke))
         .route("/twins/{id}/modules/{mid}", any(twins::module))
         .route("/twins/{id}/modules/{mid}/methods", any(twins::module))
+        .route("/jobs/v2/query", get(jobs::query))
+        .route("/jobs/v2/{id}", get(jobs::get).put(jobs::create))
+        .route("/jobs/v2/{id}/cancel", post(jobs::cancel))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(api)

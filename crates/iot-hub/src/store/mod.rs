@@ -52,6 +52,16 @@ pub(crate) enum Op {
     DeleteMessage { device_id: String, seq: u64 },
     /// Inserts or replaces a shared access policy (its JSON).
     PutPolicy { name: String, body: String },
+    /// Inserts or replaces a job (its stored JSON).
+    PutJob { id: String, body: String },
+    /// Deletes a job with its per-device rows.
+    DeleteJob { id: String },
+    /// Inserts or replaces one device's row of a job (its `devices.jobs` JSON).
+    PutDeviceJob {
+        job_id: String,
+        device_id: String,
+        body: String,
+    },
 }
 
 /// A queued cloud-to-device message as stored.

@@ -4,8 +4,9 @@ use rusqlite::{Connection, params};
 
 use super::{Op, StoredMessage};
 
-/// The schema version this hub writes, kept in SQLite's `user_version`.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+/// The schema version this hub writes, kept in SQLite's `user_version`. Version 1 had no
+/// jobs or configurations; [`prepare`] adds their tables to a version 1 database.
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 const CREATE: &str = "
 CREATE TABLE devices  (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
@@ -23,6 +24,20 @@ CREATE TABLE messages (
 ) WITHOUT ROWID;
 ";
 
+/// The tables version 2 adds: jobs with their per-device rows, configurations, and the
+/// content of deleted configurations still to be removed from twins.
+const CREATE_V2: &str = "
+CREATE TABLE jobs (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE device_jobs (
+    job_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (job_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE configurations (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE retired_configurations (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+";
+
 /// Everything the store holds, read at start.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
@@ -36,6 +51,10 @@ pub(crate) struct Snapshot {
     pub(crate) policies: Vec<(String, String)>,
     /// Queued cloud-to-device messages, by device and sequence number.
     pub(crate) messages: Vec<StoredMessage>,
+    /// `(job id, job JSON)`.
+    pub(crate) jobs: Vec<(String, String)>,
+    /// `(job id, device id, device job JSON)`, by job and device.
+    pub(crate) device_jobs: Vec<(String, String, String)>,
 }
 
 /// Creates the schema in an empty database, or checks the version of an existing one.
@@ -43,17 +62,17 @@ pub(super) fn prepare(conn: &Connection) -> Result<(), String> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(|e| e.to_string())?;
-    match version {
-        0 => {
-            let batch = format!("BEGIN; {CREATE} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
-            conn.execute_batch(&batch).map_err(|e| e.to_string())
-        }
-        SCHEMA_VERSION => Ok(()),
+    let created = match version {
+        0 => format!("{CREATE} {CREATE_V2}"),
+        1 => CREATE_V2.to_owned(),
+        SCHEMA_VERSION => return Ok(()),
         other => Err(format!(
             "the database has schema version {other}, this hub knows version {SCHEMA_VERSION} \
              (was it written by a newer hub?)"
-        )),
-    }
+        ))?,
+    };
+    let batch = format!("BEGIN; {created} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+    conn.execute_batch(&batch).map_err(|e| e.to_string())
 }
 
 /// Reads every table.
@@ -64,7 +83,16 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Snapshot> {
         sessions: pairs(conn, "SELECT client_id, body FROM sessions")?,
         policies: pairs(conn, "SELECT name, body FROM policies")?,
         messages: messages(conn)?,
+        jobs: pairs(conn, "SELECT id, body FROM jobs")?,
+        device_jobs: device_jobs(conn)?,
     })
+}
+
+fn device_jobs(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut statement =
+        conn.prepare("SELECT job_id, device_id, body FROM device_jobs ORDER BY job_id, device_id")?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    rows.collect()
 }
 
 fn pairs(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
@@ -119,6 +147,26 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
             .execute(params![device_id, seq_param(*seq)])
             .map(drop),
         Op::PutPolicy { name, body } => put(conn, "policies", "name", name, body),
+        Op::PutJob { id, body } => put(conn, "jobs", "id", id, body),
+        Op::DeleteJob { id } => {
+            for sql in [
+                "DELETE FROM jobs WHERE id = ?1",
+                "DELETE FROM device_jobs WHERE job_id = ?1",
+            ] {
+                conn.prepare_cached(sql)?.execute([id])?;
+            }
+            Ok(())
+        }
+        Op::PutDeviceJob {
+            job_id,
+            device_id,
+            body,
+        } => conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO device_jobs (job_id, device_id, body) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![job_id, device_id, body])
+            .map(drop),
     }
 }
 
@@ -220,6 +268,76 @@ mod tests {
         let empty = load(&conn).unwrap();
         assert!(empty.devices.is_empty() && empty.twins.is_empty());
         assert!(empty.sessions.is_empty() && empty.messages.is_empty());
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_job_and_configuration_tables() {
+        let conn = Connection::open_in_memory().unwrap();
+        let v1 = format!("BEGIN; {CREATE} PRAGMA user_version = 1; COMMIT;");
+        conn.execute_batch(&v1).unwrap();
+        let device = Op::PutDevice {
+            id: "d1".into(),
+            body: "{}".into(),
+        };
+        apply(&conn, &device).unwrap();
+        prepare(&conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let job = Op::PutJob {
+            id: "j1".into(),
+            body: "{}".into(),
+        };
+        apply(&conn, &job).unwrap();
+        let snapshot = load(&conn).unwrap();
+        assert_eq!(snapshot.devices.len(), 1);
+        assert_eq!(snapshot.jobs.len(), 1);
+        // Preparing again changes nothing.
+        prepare(&conn).unwrap();
+        assert_eq!(load(&conn).unwrap().jobs.len(), 1);
+    }
+
+    #[test]
+    fn job_ops_round_trip_through_load() {
+        let conn = fresh();
+        let row = |job: &str, device: &str| Op::PutDeviceJob {
+            job_id: job.into(),
+            device_id: device.into(),
+            body: format!("{{\"d\":\"{device}\"}}"),
+        };
+        let ops = [
+            Op::PutJob {
+                id: "j1".into(),
+                body: "{\"a\":1}".into(),
+            },
+            Op::PutJob {
+                id: "j2".into(),
+                body: "{}".into(),
+            },
+            row("j1", "d2"),
+            row("j1", "d1"),
+            row("j2", "d1"),
+            row("j1", "d1"),
+        ];
+        for op in &ops {
+            apply(&conn, op).unwrap();
+        }
+        let snapshot = load(&conn).unwrap();
+        let rows: Vec<_> = snapshot
+            .device_jobs
+            .iter()
+            .map(|(job, device, _)| format!("{job}/{device}"))
+            .collect();
+        assert_eq!(rows, ["j1/d1", "j1/d2", "j2/d1"]);
+
+        let deletes = [Op::DeleteJob { id: "j1".into() }];
+        for op in &deletes {
+            apply(&conn, op).unwrap();
+        }
+        let snapshot = load(&conn).unwrap();
+        assert_eq!(snapshot.jobs, [("j2".into(), "{}".into())]);
+        assert_eq!(snapshot.device_jobs.len(), 1);
     }
 
     #[test]
