@@ -1,0 +1,171 @@
+"""The device side of the interop scenarios, played by the official Python device SDK
+(azure-iot-device 2.x).
+
+Driven by a service script: one JSON command per stdin line, one result line per command on
+stdout (`PASS <pair> <step>` or `FAIL <pair> <step>: <why>`). The device connects to
+`localhost:8883` (the only port the SDK uses) and trusts the hub's development CA.
+
+usage: device_agent.py --pair NAME --connection-string CS --ca CA.pem
+"""
+
+import argparse
+import json
+import sys
+import threading
+
+from azure.iot.device import IoTHubDeviceClient, Message, MethodResponse
+
+from common import StepFailed, check, contains, one_line, parse_connection_string, wait_until
+
+
+class Device:
+    """One official-SDK device client and what it has observed."""
+
+    def __init__(self, connection_string, ca_pem):
+        fields = parse_connection_string(connection_string)
+        self.device_id = fields["DeviceId"]
+        # PROTOCOL 14: the TCP host is `gateway_hostname`; `hostname` goes into the username
+        # and the SAS token. `create_from_connection_string` takes no gateway.
+        self.client = IoTHubDeviceClient.create_from_symmetric_key(
+            symmetric_key=fields["SharedAccessKey"],
+            hostname=fields["HostName"],
+            device_id=self.device_id,
+            server_verification_cert=ca_pem,
+            gateway_hostname="localhost",
+        )
+        self.lock = threading.Lock()
+        self.desired = {}
+        self.methods = []
+        self.messages = []
+        self.handlers_set = False
+
+    def on_desired(self, patch):
+        with self.lock:
+            for key, value in patch.items():
+                if value is None:
+                    self.desired.pop(key, None)
+                else:
+                    self.desired[key] = value
+
+    def on_method(self, request):
+        with self.lock:
+            self.methods.append((request.name, request.payload))
+        answer = {"method": request.name, "echo": request.payload}
+        response = MethodResponse.create_from_method_request(request, 200, answer)
+        self.client.send_method_response(response)
+
+    def on_message(self, message):
+        with self.lock:
+            self.messages.append(message)
+
+    # One method per operation the service script can ask for.
+
+    def op_connect(self, command):
+        self.client.connect()
+        if not self.handlers_set:
+            # Handlers are set after connect(), as the SDK's samples do: set before it, the
+            # SDK's first desired-freshness GET goes out before its twin-response SUBSCRIBE,
+            # and no hub (IoT Hub included) answers a device not yet subscribed.
+            self.client.on_twin_desired_properties_patch_received = self.on_desired
+            self.client.on_method_request_received = self.on_method
+            self.client.on_message_received = self.on_message
+            self.handlers_set = True
+
+    def op_disconnect(self, command):
+        self.client.disconnect()
+
+    def op_get_twin(self, command):
+        twin = self.client.get_twin()
+        check(set(twin) == {"desired", "reported"}, f"twin sections are {sorted(twin)}")
+        for section in ("desired", "reported"):
+            check(isinstance(twin[section].get("$version"), int), f"{section} has no $version")
+        expected = command.get("desired", {})
+        check(contains(twin["desired"], expected), f"desired {twin['desired']} lacks {expected}")
+        with self.lock:
+            self.desired = {k: v for k, v in twin["desired"].items() if k != "$version"}
+
+    def op_report(self, command):
+        self.client.patch_twin_reported_properties(command["patch"])
+
+    def op_wait_desired(self, command):
+        expected = command["desired"]
+
+        def arrived():
+            with self.lock:
+                return contains(self.desired, expected)
+
+        wait_until(arrived, command["timeout"], f"desired {expected} did not arrive")
+
+    def op_expect_method(self, command):
+        wanted = (command["name"], command["payload"])
+
+        def seen():
+            with self.lock:
+                return wanted in self.methods
+
+        wait_until(seen, command["timeout"], f"method call {wanted} was not received")
+
+    def op_send_telemetry(self, command):
+        message = Message(
+            command["body"],
+            message_id=command["messageId"],
+            content_encoding="utf-8",
+            content_type="application/json",
+        )
+        message.custom_properties = dict(command["properties"])
+        self.client.send_message(message)
+
+    def op_wait_c2d(self, command):
+        def received():
+            with self.lock:
+                return [m for m in self.messages if matches_c2d(m, command)]
+
+        wait_until(received, command["timeout"], "the cloud-to-device message did not arrive")
+
+
+def matches_c2d(message, command):
+    """Whether a received message is the one the command describes."""
+    body = message.data.decode() if isinstance(message.data, bytes) else message.data
+    properties = message.custom_properties or {}
+    return (
+        body == command["body"]
+        and message.message_id == command["messageId"]
+        and all(properties.get(k) == v for k, v in command["properties"].items())
+    )
+
+
+def serve(device, pair):
+    """Runs commands until `quit` or the end of stdin."""
+    for line in sys.stdin:
+        command = json.loads(line)
+        step, op = command["step"], command["op"]
+        if op == "quit":
+            break
+        try:
+            getattr(device, "op_" + op)(command)
+        except StepFailed as failure:
+            print(f"FAIL {pair} {step}: {failure}", flush=True)
+            continue
+        except Exception as error:  # an SDK error is the step's failure, whatever its type
+            print(f"FAIL {pair} {step}: {type(error).__name__}: {one_line(error)}", flush=True)
+            continue
+        print(f"PASS {pair} {step}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pair", required=True)
+    parser.add_argument("--connection-string", required=True)
+    parser.add_argument("--ca", required=True)
+    args = parser.parse_args()
+    with open(args.ca) as file:
+        ca_pem = file.read()
+    device = Device(args.connection_string, ca_pem)
+    try:
+        serve(device, args.pair)
+    finally:
+        device.client.shutdown()
+
+
+if __name__ == "__main__":
+    main()
