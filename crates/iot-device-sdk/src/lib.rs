@@ -55,6 +55,7 @@
 //! - [`Message`], [`MessageBuilder`], [`CloudToDeviceMessage`], [`CloudToDeviceMessages`]
 //!   (`message.rs`).
 //! - [`Error`], [`ConfigError`], [`Operation`] (`error.rs`).
+//! - [`patterns`]: the device-management patterns (reboot, factory reset, configuration).
 //! - Inside: the driver task (`driver/`), the requests it takes (`command.rs`), and the method
 //!   handler table (`methods.rs`).
 #![forbid(unsafe_code)]
@@ -67,6 +68,7 @@ mod error;
 mod message;
 mod methods;
 mod options;
+pub mod patterns;
 mod retry;
 mod state;
 
