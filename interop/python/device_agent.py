@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 
 from azure.iot.device import IoTHubDeviceClient, Message, MethodResponse
 
@@ -50,6 +51,9 @@ class Device:
     def on_method(self, request):
         with self.lock:
             self.methods.append((request.name, request.payload))
+        if request.name == "slow":
+            # Answers after the caller's response timeout, which must then see a 504.
+            time.sleep(request.payload["seconds"])
         answer = {"method": request.name, "echo": request.payload}
         response = MethodResponse.create_from_method_request(request, 200, answer)
         self.client.send_method_response(response)
@@ -95,6 +99,15 @@ class Device:
                 return contains(self.desired, expected)
 
         wait_until(arrived, command["timeout"], f"desired {expected} did not arrive")
+
+    def op_wait_desired_absent(self, command):
+        keys = command["keys"]
+
+        def removed():
+            with self.lock:
+                return not any(key in self.desired for key in keys)
+
+        wait_until(removed, command["timeout"], f"desired {keys} were not removed")
 
     def op_expect_method(self, command):
         wanted = (command["name"], command["payload"])

@@ -118,7 +118,7 @@ impl Agent {
             .use_system_roots(false)
             .method_fallback(move |request: MethodRequest| {
                 let recorder = Arc::clone(&recorder);
-                async move { Ok(echo(&recorder, &request)) }
+                async move { Ok(echo(&recorder, &request).await) }
             })
             .build()
             .map_err(|e| e.to_string())?;
@@ -139,6 +139,7 @@ impl Agent {
             "get_twin" => self.get_twin(command).await,
             "report" => self.report(command).await,
             "wait_desired" => self.wait_desired(command).await,
+            "wait_desired_absent" => self.wait_desired_absent(command).await,
             "expect_method" => self.expect_method(command).await,
             "send_telemetry" => self.send_telemetry(command).await,
             "wait_c2d" => self.wait_c2d(command).await,
@@ -212,6 +213,27 @@ impl Agent {
         }
     }
 
+    async fn wait_desired_absent(&self, command: &Value) -> Result<(), String> {
+        let keys = &command["keys"];
+        let mut watch = self.client()?.desired_watch();
+        let removed = |watch: &iot_device_sdk::DesiredWatch| {
+            watch.current().is_some_and(|desired| {
+                let keys = keys.as_array().into_iter().flatten();
+                keys.filter_map(Value::as_str)
+                    .all(|key| desired.get(key).is_none())
+            })
+        };
+        let deadline = Instant::now() + timeout_of(command);
+        while !removed(&watch) {
+            match tokio::time::timeout_at(deadline, watch.changed()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return Err(error.to_string()),
+                Err(_) => return Err(format!("desired {keys} were not removed")),
+            }
+        }
+        Ok(())
+    }
+
     async fn expect_method(&self, command: &Value) -> Result<(), String> {
         let wanted = (
             command["name"].as_str().unwrap_or_default().to_owned(),
@@ -251,11 +273,18 @@ impl Agent {
 }
 
 /// Answers every method with status 200 and `{"method": name, "echo": payload}`, after
-/// noting the call.
-fn echo(seen: &Shared, request: &MethodRequest) -> MethodResponse {
+/// noting the call; method `slow` answers only after `payload.seconds`, later than its caller
+/// waits.
+async fn echo(seen: &Shared, request: &MethodRequest) -> MethodResponse {
     let name = request.name().as_str().to_owned();
     let payload = request.payload().clone();
     lock(seen).methods.push((name.clone(), payload.clone()));
+    if name == "slow" {
+        sleep(Duration::from_secs(
+            payload["seconds"].as_u64().unwrap_or(0),
+        ))
+        .await;
+    }
     MethodResponse::ok(json!({"method": name, "echo": payload}))
 }
 

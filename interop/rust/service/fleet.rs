@@ -1,10 +1,10 @@
 //! The telemetry, cloud-to-device, query, job and configuration steps of `interop_service`
 //! (PROTOCOL 5, 8, 9, 10).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use iot_methods::MethodInvocation;
-use iot_protocol::{ConfigurationId, Device, IfMatch, JobStatus};
+use iot_protocol::{ConfigurationId, Device, DeviceJobStatus, IfMatch, JobStatus, JobType};
 use iot_service_sdk::{
     ConfigurationBuilder, ConfigurationContent, ScheduledJob, TwinUpdate, field,
 };
@@ -31,7 +31,7 @@ impl Scenario {
             format!("body {}", message["body"]),
         )?;
         check(
-            message["properties"]["scenario"] == json!(self.pair),
+            message["properties"] == super::telemetry_properties(&self.pair),
             format!("properties {}", message["properties"]),
         )?;
         check(
@@ -46,7 +46,7 @@ impl Scenario {
             .send_c2d(
                 self.device_id.as_str(),
                 "reboot at noon",
-                json!({"kind": "notice"}),
+                super::c2d_properties(),
                 &id,
             )
             .await
@@ -88,6 +88,10 @@ impl Scenario {
         check(
             first.continuation().is_some(),
             "the first page has no continuation",
+        )?;
+        check(
+            first.item_type() == Some("Twin"),
+            format!("item type {:?}", first.item_type()),
         )?;
         let second = pages.next().await.ok_or("no second page")?.map_err(show)?;
         check(
@@ -168,6 +172,79 @@ impl Scenario {
 
     // Configurations (PROTOCOL 10).
 
+    pub(super) async fn jobs_cancel(&self) -> Result<(), String> {
+        let update = TwinUpdate::new().tags(json!({"never": true}));
+        let job = ScheduledJob::twin_update(update)
+            .id(&format!("{}-cancelled-job", self.pair))
+            .condition(field("deviceId").eq(self.device_id.as_str()))
+            .start_at(SystemTime::now() + Duration::from_secs(3600))
+            .build()
+            .map_err(show)?;
+        let created = self.client.schedule_job(&job).await.map_err(show)?;
+        check(
+            matches!(created.status, JobStatus::Queued | JobStatus::Scheduled),
+            format!("new job status {:?}", created.status),
+        )?;
+        self.client.cancel_job(job.id()).await.map_err(show)?;
+        wait_for(JOB_WAIT, "the job did not become cancelled", || async {
+            let job = self.client.get_job(job.id()).await.map_err(show)?;
+            Ok((job.status == JobStatus::Cancelled).then_some(()))
+        })
+        .await
+    }
+
+    pub(super) async fn jobs_device_rows(&self) -> Result<(), String> {
+        let id = format!("{}-method-job", self.pair).parse().map_err(show)?;
+        let rows = self
+            .client
+            .device_jobs(&id)
+            .map_err(show)?
+            .collect_all()
+            .await
+            .map_err(show)?;
+        let [row] = rows.as_slice() else {
+            return Err(format!("{} rows, not 1", rows.len()));
+        };
+        check(
+            row.device_id == self.device_id,
+            format!("row of {}", row.device_id),
+        )?;
+        check(
+            row.status == DeviceJobStatus::Completed,
+            format!("row status {:?}", row.status),
+        )?;
+        let answer = row
+            .outcome
+            .as_ref()
+            .and_then(|o| o.device_method_response.as_ref());
+        let expected = json!({"method": "jobEcho", "echo": {"job": self.pair}});
+        check(
+            answer.is_some_and(|a| a.status() == 200 && *a.payload() == expected),
+            format!("method answer {answer:?}"),
+        )
+    }
+
+    pub(super) async fn jobs_query(&self) -> Result<(), String> {
+        let jobs = self
+            .client
+            .query_jobs()
+            .job_type(JobType::ScheduleUpdateTwin)
+            .items()
+            .collect_all()
+            .await
+            .map_err(show)?;
+        let ids: Vec<&str> = jobs.iter().map(|job| job.job_id.as_str()).collect();
+        let wanted = format!("{}-twin-job", self.pair);
+        check(
+            ids.contains(&wanted.as_str()),
+            format!("jobs listed {ids:?}"),
+        )?;
+        let kinds_match = jobs
+            .iter()
+            .all(|job| job.job_type == JobType::ScheduleUpdateTwin);
+        check(kinds_match, "a job of another type is listed")
+    }
+
     pub(super) fn configuration_id(&self) -> Result<ConfigurationId, String> {
         format!("{}-config", self.pair).parse().map_err(show)
     }
@@ -228,6 +305,37 @@ impl Scenario {
         check(
             desired == Some(json!({"pair": self.pair})),
             format!("desired fromConfiguration {desired:?}"),
+        )
+    }
+
+    pub(super) async fn configurations_update(&self) -> Result<(), String> {
+        let id = self.configuration_id()?;
+        let mut current = self.client.get_configuration(&id).await.map_err(show)?;
+        let stale = IfMatch::etag(current.etag.as_deref().unwrap_or_default()).map_err(show)?;
+        current.priority = Some(11);
+        current
+            .labels
+            .insert("updated".to_owned(), "yes".to_owned());
+        let updated = self
+            .client
+            .update_configuration(&current, stale.clone())
+            .await
+            .map_err(show)?;
+        check(
+            updated.priority == Some(11),
+            format!("priority {:?}", updated.priority),
+        )?;
+        check(updated.etag != current.etag, "the etag did not change")?;
+        let again = self.client.update_configuration(&current, stale).await;
+        expect_status(again, 412, "updating with a stale etag")?;
+        let listed = self
+            .client
+            .list_configurations(Some(100))
+            .await
+            .map_err(show)?;
+        check(
+            listed.iter().any(|c| c.id == id.as_str()),
+            "the configuration is not listed",
         )
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use iot_methods::MethodInvocation;
 use iot_protocol::{Device, DeviceStatus, ErrorCode, IfMatch};
 use iot_service_sdk::TwinUpdate;
+use iot_twin::ConnectionState as TwinConnectionState;
 use serde_json::{Value, json};
 
 use super::{DEVICE_WAIT, Scenario, check, contains, expect_status, show, wait_for};
@@ -28,6 +29,25 @@ impl Scenario {
         check(device.etag.is_some(), "the new device has no etag")?;
         let again = self.client.create_device(&Device::new(id)).await;
         expect_status(again, 409, "creating it twice").map(drop)
+    }
+
+    pub(super) async fn registry_list(&self) -> Result<(), String> {
+        let devices = self.client.list_devices(Some(1000)).await.map_err(show)?;
+        let tmp = self.id("tmp")?;
+        check(
+            devices.iter().any(|d| d.device_id == tmp),
+            "the new device is not listed",
+        )?;
+        let statistics = self.client.registry_statistics().await.map_err(show)?;
+        check(
+            statistics.total_device_count >= devices.len() as u64,
+            format!("{statistics:?}"),
+        )?;
+        self.client
+            .service_statistics()
+            .await
+            .map(drop)
+            .map_err(show)
     }
 
     pub(super) async fn registry_get(&self) -> Result<(), String> {
@@ -130,6 +150,31 @@ impl Scenario {
         expect_status(again, 412, "updating with a stale etag").map(drop)
     }
 
+    pub(super) async fn twin_replace(&mut self) -> Result<(), String> {
+        let desired = json!({"greeting": format!("hello {}", self.pair), "mode": "replaced"});
+        let replacement = TwinUpdate::new()
+            .tags(json!({"interopPair": self.pair}))
+            .desired(desired.clone());
+        let if_match = IfMatch::etag(&self.etag).map_err(show)?;
+        let twin = self
+            .client
+            .replace_twin(&self.device_id, &replacement, if_match)
+            .await
+            .map_err(show)?;
+        let content = Value::Object(twin.desired().content().clone());
+        check(
+            content == desired,
+            format!("desired after replace {content}"),
+        )?;
+        let tags = Value::Object(twin.tags().content().clone());
+        check(
+            tags == json!({"interopPair": self.pair}),
+            format!("tags after replace {tags}"),
+        )?;
+        self.etag = twin.etag().as_str().to_owned();
+        Ok(())
+    }
+
     pub(super) async fn twin_reported(&self) -> Result<(), String> {
         let expected = json!({"interop": {"pair": self.pair}});
         wait_for(
@@ -139,11 +184,18 @@ impl Scenario {
                 let twin = self.client.get_twin(&self.device_id).await.map_err(show)?;
                 Ok(
                     contains(&Value::Object(twin.reported().content().clone()), &expected)
-                        .then_some(()),
+                        .then_some(twin),
                 )
             },
         )
         .await
+        .and_then(|twin| {
+            let state = twin.registry().connection_state;
+            check(
+                state == Some(TwinConnectionState::Connected),
+                format!("connection state {state:?}"),
+            )
+        })
     }
 
     pub(super) async fn set_desired(&self, desired: Value) -> Result<(), String> {
@@ -153,10 +205,20 @@ impl Scenario {
             .update_twin(&self.device_id, &update, IfMatch::ANY)
             .await
             .map_err(show)?;
-        check(
-            contains(&Value::Object(twin.desired().content().clone()), &desired),
-            "the patch is not in the twin",
-        )
+        let content = twin.desired().content();
+        for (key, value) in desired.as_object().into_iter().flatten() {
+            let found = content.get(key);
+            let applied = if value.is_null() {
+                found.is_none()
+            } else {
+                found == Some(value)
+            };
+            check(
+                applied,
+                format!("{key} is {found:?} in the twin, not {value}"),
+            )?;
+        }
+        Ok(())
     }
 
     // Direct methods (PROTOCOL 4).
@@ -178,6 +240,30 @@ impl Scenario {
         check(
             *result.payload() == expected,
             format!("payload {}", result.payload()),
+        )
+    }
+
+    pub(super) async fn methods_unknown_device(&self) -> Result<(), String> {
+        let call = MethodInvocation::new("echo".parse().map_err(show)?, Value::Null)
+            .and_then(|c| c.with_response_timeout(Duration::from_secs(5)))
+            .map_err(show)?;
+        let result = self.client.invoke_method(&self.id("nobody")?, &call).await;
+        let error = expect_status(result, 404, "calling a device that does not exist")?;
+        check(
+            error.error_code() == Some(ErrorCode::DeviceNotFound),
+            format!("error code {:?}", error.error_code()),
+        )
+    }
+
+    pub(super) async fn methods_timeout(&self) -> Result<(), String> {
+        let call = MethodInvocation::new("slow".parse().map_err(show)?, json!({"seconds": 8}))
+            .and_then(|c| c.with_response_timeout(Duration::from_secs(5)))
+            .map_err(show)?;
+        let result = self.client.invoke_method(&self.device_id, &call).await;
+        let error = expect_status(result, 504, "a device answering after the response timeout")?;
+        check(
+            error.error_code() == Some(ErrorCode::GatewayTimeout),
+            format!("error code {:?}", error.error_code()),
         )
     }
 
