@@ -30,7 +30,11 @@ use crate::transport::Http;
 /// The operations are grouped by concern: the registry (`create_device`, `get_device`,
 /// `update_device`, `delete_device`, `list_devices`, `enable_device`, `disable_device`,
 /// `registry_statistics`, `service_statistics`), twins (`get_twin`, `update_twin`,
-/// `replace_twin`), direct methods (`invoke_method`) and queries (`query`).
+/// `replace_twin`), direct methods (`invoke_method`), queries (`query`), scheduled jobs
+/// (`schedule_job`, `get_job`, `cancel_job`, `wait_for_completion`, `query_jobs`,
+/// `device_jobs`, `query_device_jobs`) and configurations (`create_configuration`,
+/// `get_configuration`, `update_configuration`, `delete_configuration`,
+/// `list_configurations`, `test_configuration_queries`).
 ///
 /// ```no_run
 /// use iot_service_sdk::{ServiceClient, TwinUpdate};

@@ -1,5 +1,6 @@
 //! The back-end client of IoT Hub's service REST API: the identity registry, device twins,
-//! direct methods and twin queries, for services that manage fleets.
+//! direct methods, twin queries, scheduled jobs and configurations, for services that manage
+//! fleets; with the device-management patterns on top ([`patterns`]).
 //!
 //! [`ServiceClient`] speaks to Azure IoT Hub and, unchanged, to the local `iot-hub`. Every
 //! protocol rule comes from the pure crates: SAS tokens, connection strings, REST models and
@@ -51,6 +52,11 @@
 //! - Operations: the registry (`registry.rs`), twins with [`TwinUpdate`] (`twin.rs`), direct
 //!   methods (`methods.rs`), queries (`query/`: [`Query`], [`QueryBuilder`], [`Filter`],
 //!   [`QueryRequest`], [`QueryPages`], [`QueryItems`], [`QueryPage`]).
+//! - Scheduled jobs (`jobs.rs`, `jobs/`): [`ScheduledJob`] built with [`JobBuilder`], [`JobQuery`].
+//! - Configurations (`configurations.rs`, `configurations/`): [`ConfigurationBuilder`],
+//!   [`ConfigurationContent`], [`ConfigurationCounts`].
+//! - [`patterns`]: reboot and factory reset across the fleet, configuration roll-outs, and
+//!   their progress from twin queries.
 //! - Requests and answers without the HTTP library's types (`request.rs`, `response.rs`), and
 //!   the one module that sends them (`transport.rs`).
 //! - [`ServiceError`] (`error.rs`) and the mapping from the hub's error answers
@@ -63,6 +69,7 @@ mod configurations;
 mod error;
 mod jobs;
 mod methods;
+pub mod patterns;
 mod query;
 mod registry;
 mod request;
