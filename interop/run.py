@@ -1,8 +1,10 @@
 """Runs the interoperability suite (started by run.sh inside the virtual environment).
 
-Starts the suite hub (`interop_hub`: the local hub with development certificates, host name
-`localhost`, MQTT on 127.0.0.1:8883 and HTTPS on 127.0.0.1:443) in a temporary directory,
-registers one device per pair, and runs the pairs one after another:
+First checks the `iot-hub serve --dev-certs` binary with the official SDKs (serve_check.py).
+Then starts the suite hub (`interop_hub`: the same hub with development certificates, host
+name `localhost`, MQTT on 127.0.0.1:8883 and HTTPS on 127.0.0.1:443, plus a control port for
+telemetry and cloud-to-device messages) in a temporary directory, registers one device per
+pair, and runs the pairs one after another:
 
 - pydev-pysvc: the official device SDK with the official service SDK;
 - pydev-rssvc: the official device SDK with our service SDK;
@@ -28,8 +30,8 @@ from msrest.exceptions import HttpOperationError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
 SCRIPTS = os.path.join(ROOT, "interop", "python")
-EXAMPLES = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
-                        "debug", "examples")
+BUILD = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "debug")
+EXAMPLES = os.path.join(BUILD, "examples")
 HUB_START_TIMEOUT = 60
 PAIR_TIMEOUT = 420
 
@@ -136,15 +138,10 @@ class Tally:
             self.counts[word] += 1
 
 
-def run_pair(pair, hub, skip, registry, workdir, tally):
-    """Runs one pair's driver with its device agent; its result lines go to `tally`."""
-    make_device, make_service = PAIRS[pair]
-    device_id = f"{pair}-device"
-    connection_string = register(registry, device_id)
-    arguments = ["--pair", pair, "--service", hub["service"], "--control", hub["control"],
-                 "--device-id", device_id, "--ca", hub["ca"], "--skip", ",".join(skip), "--"]
-    command = make_service(arguments) + make_device(pair, connection_string, hub["ca"])
-    log_path = os.path.join(workdir, f"{pair}.log")
+def run_logged(name, command, workdir, tally):
+    """Runs a scenario program, its result lines to `tally` and its stderr to a log; adds a
+    failure when it exits badly without saying why, and shows the log's end then."""
+    log_path = os.path.join(workdir, f"{name}.log")
     failed_before = tally.counts["FAIL"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -157,10 +154,21 @@ def run_pair(pair, hub, skip, registry, workdir, tally):
         code = process.wait()
         timer.cancel()
     if lines == 0 or (code != 0 and tally.counts["FAIL"] == failed_before):
-        tally.line(f"FAIL {pair} driver: exited with code {code} after {lines} lines")
+        tally.line(f"FAIL {name} driver: exited with code {code} after {lines} lines")
     if code != 0:
         with open(log_path) as file:
-            print(f"--- {pair} log (last lines) ---\n{file.read()[-4000:]}", flush=True)
+            print(f"--- {name} log (last lines) ---\n{file.read()[-4000:]}", flush=True)
+
+
+def run_pair(pair, hub, skip, registry, workdir, tally):
+    """Runs one pair's driver with its device agent; its result lines go to `tally`."""
+    make_device, make_service = PAIRS[pair]
+    device_id = f"{pair}-device"
+    connection_string = register(registry, device_id)
+    arguments = ["--pair", pair, "--service", hub["service"], "--control", hub["control"],
+                 "--device-id", device_id, "--ca", hub["ca"], "--skip", ",".join(skip), "--"]
+    command = make_service(arguments) + make_device(pair, connection_string, hub["ca"])
+    run_logged(pair, command, workdir, tally)
 
 
 def main():
@@ -171,6 +179,9 @@ def main():
     started = time.monotonic()
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="interop-") as workdir:
+        serve_check = [PYTHON, os.path.join(SCRIPTS, "serve_check.py"),
+                       "--binary", os.path.join(BUILD, "iot-hub"), "--workdir", workdir]
+        run_logged("iot-hub-serve", serve_check, workdir, tally)
         process, hub = start_hub(workdir)
         try:
             os.environ["REQUESTS_CA_BUNDLE"] = hub["ca"]

@@ -24,6 +24,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/requirements.txt
 
+cargo build --locked --quiet -p iot-hub --bin iot-hub
 cargo build --locked --quiet --example interop_hub --example interop_device --example interop_service
 
 exec "$venv/bin/python" interop/run.py "$@"
