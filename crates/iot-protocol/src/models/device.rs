@@ -1,7 +1,7 @@
 //! The device identity (`/devices/{id}`) and its authentication.
 
 use iot_twin::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::key::serde_option as key_serde;
 use crate::{DeviceId, SharedAccessKey};
@@ -161,16 +161,25 @@ pub struct SymmetricKey {
 }
 
 /// The thumbprints of a self-signed certificate; both are written even when `null`, as the hub
-/// does.
+/// does. An empty string on input reads as no thumbprint: the official Python service SDK's
+/// `create_device_with_x509` sends `""` for a secondary thumbprint not given, and Node's sends
+/// `""` for both. IoT Hub does not document empty thumbprints; we read them as absent, as we read
+/// empty keys.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct X509Thumbprint {
     /// The primary certificate's thumbprint.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_empty")]
     pub primary_thumbprint: Option<String>,
     /// The secondary certificate's thumbprint.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_empty")]
     pub secondary_thumbprint: Option<String>,
+}
+
+/// An optional string, with `""` read as none.
+fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|text| !text.is_empty()))
 }
 
 #[cfg(test)]
@@ -235,6 +244,32 @@ mod tests {
         let device: Device = serde_json::from_value(body).unwrap();
         let keys = device.authentication.unwrap().symmetric_key.unwrap();
         assert_eq!(keys, SymmetricKey::default());
+    }
+
+    #[test]
+    fn python_x509_create_body_has_no_secondary_thumbprint() {
+        // What azure-iot-hub 2.7's `create_device_with_x509(id, primary, "", "enabled")` sends.
+        let body = json!({
+            "deviceId": "x1",
+            "status": "enabled",
+            "authentication": {
+                "x509Thumbprint": {
+                    "primaryThumbprint": "0123456789ABCDEF0123456789ABCDEF01234568",
+                    "secondaryThumbprint": ""
+                },
+                "type": "selfSigned"
+            },
+            "capabilities": {"iotEdge": false}
+        });
+        let device: Device = serde_json::from_value(body).unwrap();
+        let thumbprints = device.authentication.unwrap().x509_thumbprint.unwrap();
+        assert_eq!(
+            thumbprints.primary_thumbprint.as_deref(),
+            Some("0123456789ABCDEF0123456789ABCDEF01234568")
+        );
+        assert_eq!(thumbprints.secondary_thumbprint, None);
+        let written = serde_json::to_value(&thumbprints).unwrap();
+        assert_eq!(written["secondaryThumbprint"], Value::Null);
     }
 
     #[test]
