@@ -8,7 +8,9 @@ pair, and runs the pairs one after another:
 
 - pydev-pysvc: the official device SDK with the official service SDK;
 - pydev-rssvc: the official device SDK with our service SDK;
-- rsdev-pysvc: our device SDK with the official service SDK.
+- rsdev-pysvc: our device SDK with the official service SDK;
+- pydev-x509, rsdev-x509: the official device SDK and ours with self-signed X.509
+  certificates, registered by the official service SDK (x509_check.py).
 
 Prints every step's result line, then `N passed, N failed, N skipped`; exits non-zero if a
 step failed or none passed. Every wait is bounded, and the hub is always stopped.
@@ -118,6 +120,17 @@ def rust_service(arguments):
     return [example("interop_service")] + arguments
 
 
+def x509_agents(pair, ca):
+    """The device agents of the X.509 checks, by pair (x509_check.py adds the identity)."""
+    return {
+        "pydev-x509": [PYTHON, os.path.join(SCRIPTS, "device_agent.py"), "--pair", pair,
+                       "--ca", ca],
+        "rsdev-x509": [example("interop_device"), "--pair", pair, "--ca", ca],
+    }[pair]
+
+
+X509_PAIRS = ("pydev-x509", "rsdev-x509")
+
 PAIRS = {
     "pydev-pysvc": (python_device, python_service),
     "pydev-rssvc": (python_device, rust_service),
@@ -171,11 +184,19 @@ def run_pair(pair, hub, skip, registry, workdir, tally):
     run_logged(pair, command, workdir, tally)
 
 
+def run_x509(pair, hub, workdir, tally):
+    """Runs the X.509 check with one device agent."""
+    command = [PYTHON, os.path.join(SCRIPTS, "x509_check.py"), "--pair", pair,
+               "--service", hub["service"], "--ca", hub["ca"], "--workdir", workdir, "--"]
+    run_logged(pair, command + x509_agents(pair, hub["ca"]), workdir, tally)
+
+
 def main():
-    pairs = sys.argv[1:] or list(PAIRS)
-    unknown = [pair for pair in pairs if pair not in PAIRS]
+    known = list(PAIRS) + list(X509_PAIRS)
+    pairs = sys.argv[1:] or known
+    unknown = [pair for pair in pairs if pair not in known]
     if unknown:
-        sys.exit(f"interop: unknown pairs {unknown}; known: {list(PAIRS)}")
+        sys.exit(f"interop: unknown pairs {unknown}; known: {known}")
     started = time.monotonic()
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="interop-") as workdir:
@@ -188,7 +209,10 @@ def main():
             registry = IoTHubRegistryManager.from_connection_string(hub["service"])
             skip = missing_features(hub["service"])
             for pair in pairs:
-                run_pair(pair, hub, skip, registry, workdir, tally)
+                if pair in X509_PAIRS:
+                    run_x509(pair, hub, workdir, tally)
+                else:
+                    run_pair(pair, hub, skip, registry, workdir, tally)
         finally:
             stop_hub(process)
     counts = tally.counts

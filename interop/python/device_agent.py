@@ -5,7 +5,8 @@ Driven by a service script: one JSON command per stdin line, one result line per
 stdout (`PASS <pair> <step>` or `FAIL <pair> <step>: <why>`). The device connects to
 `localhost:8883` (the only port the SDK uses) and trusts the hub's development CA.
 
-usage: device_agent.py --pair NAME --connection-string CS --ca CA.pem
+usage: device_agent.py --pair NAME --ca CA.pem
+                       (--connection-string CS | --device-id ID --x509-cert PEM --x509-key PEM)
 """
 
 import argparse
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 
-from azure.iot.device import IoTHubDeviceClient, Message, MethodResponse
+from azure.iot.device import X509, IoTHubDeviceClient, Message, MethodResponse
 
 from common import StepFailed, check, contains, one_line, parse_connection_string, wait_until
 
@@ -22,18 +23,8 @@ from common import StepFailed, check, contains, one_line, parse_connection_strin
 class Device:
     """One official-SDK device client and what it has observed."""
 
-    def __init__(self, connection_string, ca_pem):
-        fields = parse_connection_string(connection_string)
-        self.device_id = fields["DeviceId"]
-        # PROTOCOL 14: the TCP host is `gateway_hostname`; `hostname` goes into the username
-        # and the SAS token. `create_from_connection_string` takes no gateway.
-        self.client = IoTHubDeviceClient.create_from_symmetric_key(
-            symmetric_key=fields["SharedAccessKey"],
-            hostname=fields["HostName"],
-            device_id=self.device_id,
-            server_verification_cert=ca_pem,
-            gateway_hostname="localhost",
-        )
+    def __init__(self, args, ca_pem):
+        self.client = make_client(args, ca_pem)
         self.lock = threading.Lock()
         self.desired = {}
         self.methods = []
@@ -74,6 +65,13 @@ class Device:
             self.client.on_method_request_received = self.on_method
             self.client.on_message_received = self.on_message
             self.handlers_set = True
+
+    def op_connect_refused(self, command):
+        try:
+            self.client.connect()
+        except Exception:  # the refusal, whichever error the SDK maps it to
+            return
+        raise StepFailed("the hub accepted the connection")
 
     def op_disconnect(self, command):
         self.client.disconnect()
@@ -136,6 +134,28 @@ class Device:
         wait_until(received, command["timeout"], "the cloud-to-device message did not arrive")
 
 
+def make_client(args, ca_pem):
+    """The official client for a device with a key (from its connection string) or with an
+    X.509 certificate. PROTOCOL 14: the TCP host is `gateway_hostname`; `hostname` goes into
+    the username (and the SAS token)."""
+    if args.connection_string:
+        fields = parse_connection_string(args.connection_string)
+        return IoTHubDeviceClient.create_from_symmetric_key(
+            symmetric_key=fields["SharedAccessKey"],
+            hostname=fields["HostName"],
+            device_id=fields["DeviceId"],
+            server_verification_cert=ca_pem,
+            gateway_hostname="localhost",
+        )
+    return IoTHubDeviceClient.create_from_x509_certificate(
+        x509=X509(args.x509_cert, args.x509_key),
+        hostname="localhost",
+        device_id=args.device_id,
+        server_verification_cert=ca_pem,
+        gateway_hostname="localhost",
+    )
+
+
 def matches_c2d(message, command):
     """Whether a received message is the one the command describes."""
     body = message.data.decode() if isinstance(message.data, bytes) else message.data
@@ -168,12 +188,17 @@ def serve(device, pair):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pair", required=True)
-    parser.add_argument("--connection-string", required=True)
     parser.add_argument("--ca", required=True)
+    parser.add_argument("--connection-string")
+    parser.add_argument("--device-id")
+    parser.add_argument("--x509-cert")
+    parser.add_argument("--x509-key")
     args = parser.parse_args()
+    if not args.connection_string and not (args.device_id and args.x509_cert and args.x509_key):
+        parser.error("give --connection-string, or --device-id with --x509-cert and --x509-key")
     with open(args.ca) as file:
         ca_pem = file.read()
-    device = Device(args.connection_string, ca_pem)
+    device = Device(args, ca_pem)
     try:
         serve(device, args.pair)
     finally:

@@ -5,7 +5,8 @@
 //! stdout, `PASS <pair> <step>` or `FAIL <pair> <step>: <why>`. The operations are those of
 //! `interop/python/device_agent.py`, which plays the same part with the official device SDK.
 //!
-//! usage: `interop_device --pair NAME --connection-string CS --ca CA.pem`
+//! usage: `interop_device --pair NAME --ca CA.pem (--connection-string CS | --device-id ID
+//!         --x509-cert PEM --x509-key PEM)`
 
 #[path = "common.rs"]
 mod common;
@@ -18,7 +19,8 @@ use std::time::Duration;
 use common::{check, contains, report};
 use futures_util::StreamExt as _;
 use iot_device_sdk::{
-    CloudToDeviceMessage, DeviceClient, DeviceOptions, Message, MethodRequest, MethodResponse,
+    CloudToDeviceMessage, DeviceClient, DeviceOptions, DeviceOptionsBuilder, Message,
+    MethodRequest, MethodResponse,
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -48,18 +50,14 @@ struct Agent {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(pair), Some(connection_string), Some(ca)) = (
-        flag(&args, "--pair"),
-        flag(&args, "--connection-string"),
-        flag(&args, "--ca"),
-    ) else {
+    let (Some(pair), Some(ca)) = (flag(&args, "--pair"), flag(&args, "--ca")) else {
         let _ = writeln!(
             std::io::stderr(),
-            "usage: interop_device --pair NAME --connection-string CS --ca CA.pem"
+            "usage: interop_device --pair NAME --ca CA.pem ..."
         );
         return ExitCode::FAILURE;
     };
-    let mut agent = match Agent::new(connection_string, ca) {
+    let mut agent = match options(&args).and_then(|builder| Agent::new(builder, ca)) {
         Ok(agent) => agent,
         Err(why) => {
             let _ = writeln!(std::io::stderr(), "interop_device: {why}");
@@ -77,6 +75,22 @@ async fn main() -> ExitCode {
     }
     agent.disconnect().await;
     ExitCode::SUCCESS
+}
+
+/// The options for a device with a key (its connection string) or an X.509 certificate.
+fn options(args: &[String]) -> Result<DeviceOptionsBuilder, String> {
+    if let Some(connection_string) = flag(args, "--connection-string") {
+        return Ok(DeviceOptions::from_connection_string(connection_string));
+    }
+    let (Some(id), Some(cert), Some(key)) = (
+        flag(args, "--device-id"),
+        flag(args, "--x509-cert"),
+        flag(args, "--x509-key"),
+    ) else {
+        return Err("give --connection-string, or --device-id, --x509-cert and --x509-key".into());
+    };
+    let read = |path: &str| std::fs::read(path).map_err(|e| format!("reading {path}: {e}"));
+    Ok(DeviceOptions::builder("localhost", id).x509(read(cert)?, read(key)?))
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -109,11 +123,11 @@ fn timeout_of(command: &Value) -> Duration {
 }
 
 impl Agent {
-    fn new(connection_string: &str, ca: &str) -> Result<Self, String> {
+    fn new(builder: DeviceOptionsBuilder, ca: &str) -> Result<Self, String> {
         let pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
         let seen = Shared::default();
         let recorder = Arc::clone(&seen);
-        let options = DeviceOptions::from_connection_string(connection_string)
+        let options = builder
             .trust_ca_pem(pem)
             .use_system_roots(false)
             .method_fallback(move |request: MethodRequest| {
@@ -132,6 +146,13 @@ impl Agent {
     async fn run(&mut self, command: &Value) -> Result<(), String> {
         match command["op"].as_str().unwrap_or_default() {
             "connect" => self.connect().await,
+            "connect_refused" => match DeviceClient::connect(self.options.clone()).await {
+                Ok(client) => {
+                    client.close().await;
+                    Err("the hub accepted the connection".into())
+                }
+                Err(_) => Ok(()),
+            },
             "disconnect" => {
                 self.disconnect().await;
                 Ok(())
