@@ -188,9 +188,9 @@ class HubControl:
         """The telemetry the hub received from `device_id` since it started."""
         return self._call("GET", f"/telemetry/{device_id}")
 
-    def send_c2d(self, device_id, body, properties, message_id):
-        """Queues a cloud-to-device message for `device_id`."""
-        message = {"body": body, "properties": properties, "messageId": message_id}
+    def send_c2d(self, device_id, message):
+        """Queues a cloud-to-device message for `device_id`: `body`, application
+        `properties`, `messageId`, `correlationId`, `contentType`."""
         self._call("POST", f"/c2d/{device_id}", message)
 
 

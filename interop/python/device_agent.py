@@ -89,6 +89,13 @@ class Device:
     def op_report(self, command):
         self.client.patch_twin_reported_properties(command["patch"])
 
+    def op_report_rejected(self, command):
+        try:
+            self.client.patch_twin_reported_properties(command["patch"])
+        except Exception:  # the hub's refusal, whichever error the SDK maps it to
+            return
+        raise StepFailed("the hub accepted the patch")
+
     def op_wait_desired(self, command):
         expected = command["desired"]
 
@@ -163,6 +170,8 @@ def matches_c2d(message, command):
     return (
         body == command["body"]
         and message.message_id == command["messageId"]
+        and message.correlation_id == command["correlationId"]
+        and message.content_type == command["contentType"]
         and all(properties.get(k) == v for k, v in command["properties"].items())
     )
 

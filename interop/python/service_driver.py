@@ -44,11 +44,27 @@ DEVICE_WAIT = 20
 JOB_WAIT = 60
 # Property values with the characters property bags must encode (PROTOCOL 5).
 AWKWARD = "a/b c&d=e%f"
-C2D_PROPERTIES = {"kind": "notice", "path": AWKWARD}
+
+
+# Reported patches the hub must refuse (PROTOCOL 7): a `$` key, and over 32 KB in all.
+INVALID_KEY_PATCH = {"$bad": 1}
+OVERSIZE_PATCH = {f"big{n}": "x" * 3900 for n in range(9)}
+REJECTED_KEYS = ["$bad"] + list(OVERSIZE_PATCH)
 
 
 def telemetry_properties(pair):
     return {"scenario": pair, "path": AWKWARD}
+
+
+def c2d_message(pair):
+    """The cloud-to-device message the back end sends and the device must receive."""
+    return {
+        "body": "reboot at noon",
+        "properties": {"kind": "notice", "path": AWKWARD},
+        "messageId": f"{pair}-c2d-1",
+        "correlationId": f"{pair}-correlation",
+        "contentType": "text/plain",
+    }
 
 
 def status_of(error):
@@ -171,6 +187,11 @@ class Scenario:
         twin = self.registry.get_twin(self.device_id)
         check(twin.connection_state == "Connected", f"connection state {twin.connection_state}")
 
+    def rejected_not_stored(self):
+        reported = self.registry.get_twin(self.device_id).properties.reported
+        stored = [key for key in REJECTED_KEYS if key in reported]
+        check(not stored, f"rejected properties {stored} are in the twin")
+
     def set_desired(self, desired):
         patch = Twin(properties=TwinProperties(desired=desired))
         twin = self.registry.update_twin(self.device_id, patch, "*")
@@ -190,6 +211,13 @@ class Scenario:
         check(result.status == 200, f"device status {result.status}")
         expected = {"method": "echo", "echo": {"n": 7}}
         check(result.payload == expected, f"payload {result.payload}")
+
+    def methods_invoke_null(self):
+        call = CloudToDeviceMethod(method_name="echo", payload=None, response_timeout_in_seconds=10)
+        result = self.registry.invoke_device_method(self.device_id, call)
+        check(result.status == 200, f"device status {result.status}")
+        # azure-iot-hub 2.7 sends a None payload as "" (invoke_device_method replaces it).
+        check(result.payload == {"method": "echo", "echo": ""}, f"payload {result.payload}")
 
     def methods_not_online(self):
         device = self.registry.create_device_with_sas(f"{self.pair}-offline", "", "", "enabled")
@@ -231,7 +259,7 @@ class Scenario:
         check(message["contentType"] == "application/json", f"type {message['contentType']}")
 
     def c2d_send(self):
-        self.hub.send_c2d(self.device_id, "reboot at noon", C2D_PROPERTIES, f"{self.pair}-c2d-1")
+        self.hub.send_c2d(self.device_id, c2d_message(self.pair))
 
     # Queries (PROTOCOL 8).
 
@@ -403,6 +431,9 @@ def run(scenario, device):
                 desired={"greeting": f"hello {scenario.pair}", "mode": "replaced"})
     device.step("device.report", "report", patch={"interop": {"pair": scenario.pair}})
     step("twin.reported", scenario.twin_reported)
+    device.step("device.report-invalid-key", "report_rejected", patch=INVALID_KEY_PATCH)
+    device.step("device.report-too-large", "report_rejected", patch=OVERSIZE_PATCH)
+    step("twin.rejected-not-stored", scenario.rejected_not_stored)
     step("twin.desired", scenario.set_desired, {"setpoint": 21})
     device.step("device.desired", "wait_desired", desired={"setpoint": 21}, timeout=DEVICE_WAIT)
     device.step("device.disconnect", "disconnect")
@@ -416,6 +447,7 @@ def run(scenario, device):
     step("methods.invoke", scenario.methods_invoke)
     device.step("device.method", "expect_method", name="echo", payload={"n": 7},
                 timeout=DEVICE_WAIT)
+    step("methods.invoke-null", scenario.methods_invoke_null)
     step("methods.device-not-online", scenario.methods_not_online)
     step("methods.unknown-device", scenario.methods_unknown_device)
     step("methods.response-timeout", scenario.methods_timeout)
@@ -426,8 +458,7 @@ def run(scenario, device):
                 messageId=f"{scenario.pair}-telemetry-1")
     step("telemetry.received", scenario.telemetry_received)
     step("c2d.send", scenario.c2d_send)
-    device.step("device.c2d", "wait_c2d", body="reboot at noon", properties=C2D_PROPERTIES,
-                messageId=f"{scenario.pair}-c2d-1", timeout=DEVICE_WAIT)
+    device.step("device.c2d", "wait_c2d", timeout=DEVICE_WAIT, **c2d_message(scenario.pair))
     step("query.paging", scenario.query_paging)
     run_jobs(scenario, device)
     run_configurations(scenario, device)

@@ -1,7 +1,7 @@
 //! The suite hub's loopback control port (see `hub.rs`): telemetry received and
 //! cloud-to-device messages, which IoT Hub offers back ends only over Event Hubs and AMQP.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A client of the control port.
 pub(crate) struct Control {
@@ -33,20 +33,14 @@ impl Control {
             .map_err(|e| format!("telemetry list: {e}"))
     }
 
-    /// Queues a cloud-to-device message for `device_id`.
-    pub(crate) async fn send_c2d(
-        &self,
-        device_id: &str,
-        body: &str,
-        properties: Value,
-        message_id: &str,
-    ) -> Result<(), String> {
+    /// Queues a cloud-to-device message for `device_id`: `body`, application `properties`,
+    /// `messageId`, `correlationId`, `contentType`.
+    pub(crate) async fn send_c2d(&self, device_id: &str, message: &Value) -> Result<(), String> {
         let url = format!("{}/c2d/{device_id}", self.base);
-        let message = json!({"body": body, "properties": properties, "messageId": message_id});
         let response = self
             .http
             .post(&url)
-            .json(&message)
+            .json(message)
             .send()
             .await
             .map_err(|e| e.to_string())?;

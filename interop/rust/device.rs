@@ -159,6 +159,10 @@ impl Agent {
             }
             "get_twin" => self.get_twin(command).await,
             "report" => self.report(command).await,
+            "report_rejected" => match self.report(command).await {
+                Ok(()) => Err("the hub accepted the patch".into()),
+                Err(_) => Ok(()),
+            },
             "wait_desired" => self.wait_desired(command).await,
             "wait_desired_absent" => self.wait_desired_absent(command).await,
             "expect_method" => self.expect_method(command).await,
@@ -318,6 +322,8 @@ fn matches_c2d(message: &CloudToDeviceMessage, command: &Value) -> bool {
         .all(|(name, value)| message.property(name) == value.as_str());
     message.body() == command["body"].as_str().unwrap_or_default().as_bytes()
         && message.message_id() == command["messageId"].as_str()
+        && message.correlation_id() == command["correlationId"].as_str()
+        && message.properties().content_type.as_deref() == command["contentType"].as_str()
         && properties_match
 }
 

@@ -9,7 +9,8 @@
 //!
 //! - `GET /telemetry/{deviceId}`: the messages received from the device since the start (at
 //!   most the last 100), each `{"messageId", "contentType", "properties", "body"}`;
-//! - `POST /c2d/{deviceId}` with `{"body", "properties", "messageId"}`: queues a message.
+//! - `POST /c2d/{deviceId}` with `{"body", "properties", "messageId", "correlationId",
+//!   "contentType"}`: queues a message.
 //!
 //! Once serving, it prints one JSON line on stdout:
 //! `{"service": "<service connection string>", "ca": "<CA path>", "mqtt", "rest", "control"}`,
@@ -191,7 +192,10 @@ async fn send_c2d(
         .as_str()
         .ok_or(bad("no string body".into()))?;
     let mut properties = MessageProperties::new();
-    properties.message_id = request["messageId"].as_str().map(str::to_owned);
+    let text = |key: &str| request[key].as_str().map(str::to_owned);
+    properties.message_id = text("messageId");
+    properties.correlation_id = text("correlationId");
+    properties.content_type = text("contentType");
     for (name, value) in request["properties"].as_object().into_iter().flatten() {
         let value = value
             .as_str()

@@ -45,9 +45,23 @@ fn telemetry_properties(pair: &str) -> serde_json::Value {
     json!({"scenario": pair, "path": AWKWARD})
 }
 
-/// The application properties of the cloud-to-device message.
-fn c2d_properties() -> serde_json::Value {
-    json!({"kind": "notice", "path": AWKWARD})
+/// Reported patches the hub must refuse (PROTOCOL 7): a `$` key, and over 32 KB in all.
+fn rejected_patches() -> [serde_json::Value; 2] {
+    let big: serde_json::Map<String, serde_json::Value> = (0..9)
+        .map(|n| (format!("big{n}"), json!("x".repeat(3900))))
+        .collect();
+    [json!({"$bad": 1}), serde_json::Value::Object(big)]
+}
+
+/// The cloud-to-device message the back end sends and the device must receive.
+fn c2d_message(pair: &str) -> serde_json::Value {
+    json!({
+        "body": "reboot at noon",
+        "properties": {"kind": "notice", "path": AWKWARD},
+        "messageId": format!("{pair}-c2d-1"),
+        "correlationId": format!("{pair}-correlation"),
+        "contentType": "text/plain",
+    })
 }
 
 /// The command line.

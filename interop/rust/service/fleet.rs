@@ -41,14 +41,9 @@ impl Scenario {
     }
 
     pub(super) async fn c2d_send(&self) -> Result<(), String> {
-        let id = format!("{}-c2d-1", self.pair);
+        let message = super::c2d_message(&self.pair);
         self.control
-            .send_c2d(
-                self.device_id.as_str(),
-                "reboot at noon",
-                super::c2d_properties(),
-                &id,
-            )
+            .send_c2d(self.device_id.as_str(), &message)
             .await
     }
 

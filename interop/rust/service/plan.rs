@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::agent::Agent;
 use super::common::report;
 use super::{
-    CONFIGURATION_STEPS, DEVICE_WAIT, JOB_STEPS, JOB_WAIT, Scenario, c2d_properties,
+    CONFIGURATION_STEPS, DEVICE_WAIT, JOB_STEPS, JOB_WAIT, Scenario, c2d_message, rejected_patches,
     telemetry_properties,
 };
 
@@ -42,6 +42,15 @@ impl Scenario {
         let patch = json!({"patch": reported});
         passed &= device.step("device.report", "report", patch).await;
         passed &= step!(self, "twin.reported", self.twin_reported());
+        let [invalid, oversize] = rejected_patches();
+        let (invalid, oversize) = (json!({"patch": invalid}), json!({"patch": oversize}));
+        passed &= device
+            .step("device.report-invalid-key", "report_rejected", invalid)
+            .await;
+        passed &= device
+            .step("device.report-too-large", "report_rejected", oversize)
+            .await;
+        passed &= step!(self, "twin.rejected-not-stored", self.rejected_not_stored());
         passed & self.desired_updates(device).await
     }
 
@@ -76,6 +85,7 @@ impl Scenario {
         let mut passed = step!(self, "methods.invoke", self.methods_invoke());
         let call = waiting(json!({"name": "echo", "payload": {"n": 7}}));
         passed &= device.step("device.method", "expect_method", call).await;
+        passed &= step!(self, "methods.invoke-null", self.methods_invoke_null());
         passed &= step!(self, "methods.device-not-online", self.methods_not_online());
         passed &= step!(
             self,
@@ -97,11 +107,7 @@ impl Scenario {
             .await;
         passed &= step!(self, "telemetry.received", self.telemetry_received());
         passed &= step!(self, "c2d.send", self.c2d_send());
-        let c2d = waiting(json!({
-            "body": "reboot at noon",
-            "properties": c2d_properties(),
-            "messageId": format!("{}-c2d-1", self.pair),
-        }));
+        let c2d = waiting(c2d_message(&self.pair));
         passed &= device.step("device.c2d", "wait_c2d", c2d).await;
         passed & step!(self, "query.paging", self.query_paging())
     }

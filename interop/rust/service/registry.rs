@@ -8,7 +8,9 @@ use iot_service_sdk::TwinUpdate;
 use iot_twin::ConnectionState as TwinConnectionState;
 use serde_json::{Value, json};
 
-use super::{DEVICE_WAIT, Scenario, check, contains, expect_status, show, wait_for};
+use super::{
+    DEVICE_WAIT, Scenario, check, contains, expect_status, rejected_patches, show, wait_for,
+};
 
 impl Scenario {
     // Identity registry (PROTOCOL 11).
@@ -198,6 +200,21 @@ impl Scenario {
         })
     }
 
+    pub(super) async fn rejected_not_stored(&self) -> Result<(), String> {
+        let twin = self.client.get_twin(&self.device_id).await.map_err(show)?;
+        let reported = twin.reported().content();
+        let stored: Vec<&String> = rejected_patches()
+            .iter()
+            .filter_map(Value::as_object)
+            .flat_map(|patch| patch.keys())
+            .filter_map(|key| reported.get_key_value(key).map(|(key, _)| key))
+            .collect();
+        check(
+            stored.is_empty(),
+            format!("rejected properties {stored:?} are in the twin"),
+        )
+    }
+
     pub(super) async fn set_desired(&self, desired: Value) -> Result<(), String> {
         let update = TwinUpdate::new().desired(desired.clone());
         let twin = self
@@ -264,6 +281,26 @@ impl Scenario {
         check(
             error.error_code() == Some(ErrorCode::GatewayTimeout),
             format!("error code {:?}", error.error_code()),
+        )
+    }
+
+    pub(super) async fn methods_invoke_null(&self) -> Result<(), String> {
+        let call = MethodInvocation::new("echo".parse().map_err(show)?, Value::Null)
+            .and_then(|c| c.with_response_timeout(Duration::from_secs(10)))
+            .map_err(show)?;
+        let result = self
+            .client
+            .invoke_method(&self.device_id, &call)
+            .await
+            .map_err(show)?;
+        check(
+            result.status() == 200,
+            format!("device status {}", result.status()),
+        )?;
+        let expected = json!({"method": "echo", "echo": null});
+        check(
+            *result.payload() == expected,
+            format!("payload {}", result.payload()),
         )
     }
 
