@@ -88,6 +88,43 @@ async fn jobs_are_listed_by_type_and_status_page_by_page() {
     let (none, pages) = list(&rest, "?jobStatus=running", 100).await;
     assert_eq!((none.len(), pages), (0, 1));
 
+    // The paging parameters the jobs guide documents work as the headers do.
+    let page = rest.get("/jobs/v2/query?pageSize=4").await;
+    assert_eq!(page.ok().as_array().unwrap().len(), 4);
+    let token = page.header("x-ms-continuation").unwrap().to_owned();
+    let rest_of = rest
+        .get(&format!(
+            "/jobs/v2/query?pageSize=4&continuationToken={token}"
+        ))
+        .await
+        .ok();
+    let ids: Vec<&str> = rest_of
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["jobId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["later2", "m1"]);
+
+    // The Python service SDK reads the swagger's QueryResult object.
+    let python = "python/3.11.0 (Linux) msrest/0.7.1 iothubgatewayserviceapis/2021-04-12";
+    let headers = [("User-Agent", python), ("x-ms-max-item-count", "2")];
+    let answer = rest
+        .send(
+            Method::GET,
+            "/jobs/v2/query?jobType=scheduleUpdateTwin",
+            &headers,
+            None,
+        )
+        .await;
+    let result = answer.ok();
+    assert_eq!(result["type"], "jobResponse");
+    assert_eq!(result["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        result["continuationToken"].as_str(),
+        answer.header("x-ms-continuation")
+    );
+
     for bad in ["?jobType=reboot", "?jobStatus=finished"] {
         let answer = rest.get(&format!("/jobs/v2/query{bad}")).await;
         answer.expect_error(ErrorCode::ArgumentInvalid);

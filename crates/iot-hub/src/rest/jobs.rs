@@ -9,20 +9,21 @@
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use iot_protocol::{JobId, JobRequest, JobStatus, JobType};
+use iot_protocol::{JobId, JobRequest, JobResponse, JobStatus, JobType};
 use iot_twin::query::ItemType;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::BODY_LIMIT;
 use super::auth::{Authorized, ServiceConnect};
 use super::error::RestError;
 use super::extract::{json_error, parse_json, read_body};
-use super::query::{CONTINUATION, ITEM_TYPE, header_text, page_size};
+use super::query::{CONTINUATION, ITEM_TYPE, MAX_ITEM_COUNT, header_text, page_size};
 use super::response::{json, json_with};
 use super::router::Api;
 
@@ -103,17 +104,42 @@ pub(crate) async fn cancel(
     Ok(json(&api.jobs().cancel(&id).await?))
 }
 
-/// The query parameters of `GET /jobs/v2/query`.
+/// The query parameters of `GET /jobs/v2/query`. IoT Hub's jobs guide also documents
+/// `pageSize` and `continuationToken` as parameters; the SDKs send them as the
+/// `x-ms-max-item-count` and `x-ms-continuation` headers, which take precedence.
 #[derive(Debug, Deserialize)]
 pub(crate) struct JobFilter {
     #[serde(rename = "jobType")]
     job_type: Option<String>,
     #[serde(rename = "jobStatus")]
     job_status: Option<String>,
+    #[serde(rename = "pageSize")]
+    page_size: Option<String>,
+    #[serde(rename = "continuationToken")]
+    continuation_token: Option<String>,
 }
+
+/// The body the Python service SDK reads from a job query: the swagger's `QueryResult`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryResult<'a> {
+    #[serde(rename = "type")]
+    item_type: &'static str,
+    items: &'a [&'a JobResponse],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continuation_token: Option<&'a str>,
+}
+
+/// The `User-Agent` part of the Python service SDK's generated REST client.
+const PYTHON_CLIENT: &str = "iothubgatewayserviceapis/";
 
 /// `GET /jobs/v2/query[?jobType=..][&jobStatus=..]`: one page of the jobs, oldest first, with
 /// `x-ms-item-type: JobResponse` and, when more follow, `x-ms-continuation`.
+///
+/// The body is a JSON array of jobs, as for twin queries: what the Node, C# and Java service
+/// SDKs read. The Python service SDK (azure-iot-hub 2.x) instead reads this answer as the
+/// swagger's `QueryResult` object and fails on an array, so a client whose `User-Agent` names
+/// its generated client gets `{"type":"jobResponse","items":[...],"continuationToken":...}`.
 pub(crate) async fn query(
     _: Authorized<ServiceConnect>,
     State(api): State<Api>,
@@ -124,25 +150,50 @@ pub(crate) async fn query(
         filter.map_err(|e| RestError::invalid(format!("query parameters: {}", e.body_text())))?;
     let job_type: Option<JobType> = enum_parameter("jobType", filter.job_type.as_deref())?;
     let status: Option<JobStatus> = enum_parameter("jobStatus", filter.job_status.as_deref())?;
-    let limit = page_size(&headers)?;
-    let offset = match header_text(&headers, &CONTINUATION)? {
-        None => 0,
-        Some(token) => parse_token(token)?,
+    let limit = match (headers.contains_key(MAX_ITEM_COUNT), &filter.page_size) {
+        (false, Some(size)) => page_size_parameter(size)?,
+        _ => page_size(&headers)?,
     };
+    let token = header_text(&headers, &CONTINUATION)?.or(filter.continuation_token.as_deref());
+    let offset = token.map(parse_token).transpose()?.unwrap_or(0);
     let jobs = api.jobs().list(job_type, status);
-    let page: Vec<_> = jobs.iter().skip(offset).take(limit).collect();
+    let page: Vec<&JobResponse> = jobs.iter().skip(offset).take(limit).collect();
+    let next = offset + page.len();
+    let token = (next < jobs.len()).then(|| format!("{TOKEN_PREFIX}{next:x}"));
     let mut answer = HeaderMap::new();
     answer.insert(
         ITEM_TYPE,
         HeaderValue::from_static(ItemType::JobResponse.as_str()),
     );
-    let next = offset + page.len();
-    if next < jobs.len()
-        && let Ok(token) = HeaderValue::from_str(&format!("{TOKEN_PREFIX}{next:x}"))
-    {
-        answer.insert(CONTINUATION, token);
+    if let Some(value) = token.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        answer.insert(CONTINUATION, value);
     }
-    Ok(json_with(answer, &page))
+    if !from_python(&headers) {
+        return Ok(json_with(answer, &page));
+    }
+    let result = QueryResult {
+        item_type: "jobResponse",
+        items: &page,
+        continuation_token: token.as_deref(),
+    };
+    Ok(json_with(answer, &result))
+}
+
+/// Whether the request comes from the Python service SDK.
+fn from_python(headers: &HeaderMap) -> bool {
+    headers
+        .get(USER_AGENT)
+        .and_then(|agent| agent.to_str().ok())
+        .is_some_and(|agent| agent.contains(PYTHON_CLIENT))
+}
+
+/// A `pageSize` parameter, read like `x-ms-max-item-count`.
+fn page_size_parameter(size: &str) -> Result<usize, RestError> {
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(size)
+        .map_err(|_| RestError::invalid(format!("pageSize {size:?} is not a number")))?;
+    headers.insert(MAX_ITEM_COUNT, value);
+    page_size(&headers)
 }
 
 /// Continuation tokens of job queries: the prefix and the position of the next job in

@@ -30,7 +30,7 @@ pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 /// service may use a different value").
 pub(crate) const MAX_PAGE_SIZE: usize = 1000;
 
-const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
+pub(crate) const MAX_ITEM_COUNT: HeaderName = HeaderName::from_static("x-ms-max-item-count");
 pub(crate) const CONTINUATION: HeaderName = HeaderName::from_static("x-ms-continuation");
 pub(crate) const ITEM_TYPE: HeaderName = HeaderName::from_static("x-ms-item-type");
 
