@@ -97,6 +97,7 @@ impl Default for HubBuilder {
                 job_concurrency: 16,
                 max_active_jobs: 10,
                 job_retention: Duration::from_secs(30 * 24 * 3600),
+                configuration_interval: Duration::from_secs(5),
             },
         }
     }
@@ -230,6 +231,14 @@ impl HubBuilder {
         self
     }
 
+    /// The longest time between two evaluations of the configurations (default 5 s). An
+    /// evaluation also runs right after a configuration is created, updated or deleted; IoT
+    /// Hub evaluates every 5 minutes.
+    pub fn configuration_interval(mut self, interval: Duration) -> Self {
+        self.settings.configuration_interval = interval;
+        self
+    }
+
     /// Validates the settings, opens the store, binds the MQTT and REST ports and starts
     /// serving.
     ///
@@ -298,9 +307,12 @@ fn check_settings(settings: &Settings) -> Result<(), HubError> {
             });
         }
     }
-    if settings.connect_timeout.is_zero() || settings.message_ttl.is_zero() {
+    if settings.connect_timeout.is_zero()
+        || settings.message_ttl.is_zero()
+        || settings.configuration_interval.is_zero()
+    {
         return Err(HubError::InvalidConfig {
-            setting: "connect_timeout / message_ttl",
+            setting: "connect_timeout / message_ttl / configuration_interval",
             rule: "must be longer than zero".into(),
         });
     }

@@ -17,8 +17,8 @@ use crate::core::Core;
 use crate::mqtt::listener;
 use crate::store::Store;
 use crate::{
-    CloudToDeviceMessage, HubBuilder, HubError, Jobs, MethodCallError, Registry, TelemetryStream,
-    Twins, jobs, methods, rest,
+    CloudToDeviceMessage, Configurations, HubBuilder, HubError, Jobs, MethodCallError, Registry,
+    TelemetryStream, Twins, configurations, jobs, methods, rest,
 };
 
 /// A running hub: the MQTT endpoint devices connect to, the REST API back ends call, and the
@@ -106,7 +106,8 @@ impl Hub {
                 plan.tls,
                 stopped.clone(),
             )),
-            tokio::spawn(jobs::supervisor::run(Arc::clone(&core), stopped)),
+            tokio::spawn(jobs::supervisor::run(Arc::clone(&core), stopped.clone())),
+            tokio::spawn(configurations::run(Arc::clone(&core), stopped)),
         ];
         tracing::info!(%mqtt_addr, %rest_addr, host = %core.host, "hub started");
         Ok(Self {
@@ -146,6 +147,11 @@ impl Hub {
     /// Scheduled jobs.
     pub fn jobs(&self) -> Jobs {
         Jobs::new(Arc::clone(&self.core))
+    }
+
+    /// Automatic device management configurations.
+    pub fn configurations(&self) -> Configurations {
+        Configurations::new(Arc::clone(&self.core))
     }
 
     /// The connection string of a registered device: with its primary key for a device using

@@ -7,9 +7,9 @@
 //! notifications, answer direct methods, send telemetry and receive cloud-to-device messages.
 //! Back ends call the REST API (HTTPS, or plain HTTP when asked for) with SAS tokens of the
 //! hub's shared access policies: the identity registry, twins, direct methods, twin
-//! queries and scheduled jobs. In-process, the same operations are [`Hub`]'s API:
-//! [`Registry`], [`Twins`], [`Jobs`], [`Hub::invoke_method`], [`Hub::send_cloud_to_device`],
-//! [`Hub::telemetry`]. State lives in
+//! queries, scheduled jobs and automatic device management configurations. In-process, the
+//! same operations are [`Hub`]'s API: [`Registry`], [`Twins`], [`Jobs`], [`Configurations`],
+//! [`Hub::invoke_method`], [`Hub::send_cloud_to_device`], [`Hub::telemetry`]. State lives in
 //! memory or in SQLite; every acknowledged write is committed first.
 //!
 //! The protocol rules themselves (topics, twin merge and limits, SAS verification, property
@@ -22,7 +22,8 @@
 //! - [`Registry`] (`registry.rs`) with [`DeviceOptions`] (`device_options.rs`), [`Twins`]
 //!   (`twins.rs`), cloud-to-device messages (`c2d.rs`), telemetry (`telemetry.rs`), the
 //!   direct-method driver (`methods.rs`), twin queries page by page (`twin_query.rs`),
-//!   scheduled jobs ([`Jobs`], `jobs/`): the operations, shared by every front end.
+//!   scheduled jobs ([`Jobs`], `jobs/`), configurations ([`Configurations`],
+//!   `configurations/`): the operations, shared by every front end.
 //! - `core/`: the working set of devices; `session.rs`: MQTT sessions apart from connections;
 //!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API.
 //! - [`HubError`] and [`MethodCallError`] (`error.rs`).
@@ -30,6 +31,7 @@
 
 mod builder;
 mod c2d;
+mod configurations;
 mod core;
 mod dev_certs;
 mod device_options;
@@ -49,6 +51,7 @@ mod twins;
 
 pub use builder::HubBuilder;
 pub use c2d::{CloudToDeviceMessage, MAX_MESSAGE_BYTES};
+pub use configurations::Configurations;
 pub use dev_certs::DevCerts;
 pub use device_options::DeviceOptions;
 pub use error::{HubError, MethodCallError};

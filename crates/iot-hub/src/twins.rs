@@ -170,7 +170,7 @@ fn current_twin(entry: &DeviceEntry, id: &DeviceId) -> Result<Twin, HubError> {
 /// Queues a desired-property notification to the device if it is connected and subscribed.
 /// Called with the state locked, right after installing the change, so notifications leave in
 /// version order.
-fn notify_desired(state: &DeviceState, note: &DesiredNotification) {
+pub(crate) fn notify_desired(state: &DeviceState, note: &DesiredNotification) {
     let Some(connection) = &state.session.connection else {
         return;
     };

@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use super::{Core, DeviceEntry, DeviceState, Settings};
 use crate::HubError;
 use crate::c2d::QueuedMessage;
+use crate::configurations::ConfigBook;
 use crate::jobs::JobBook;
 use crate::methods::MethodsHandle;
 use crate::session::{Session, Subscriptions};
@@ -63,6 +64,11 @@ impl Core {
             std::mem::take(&mut snapshot.device_jobs),
             settings.max_active_jobs,
         )?;
+        let configurations = ConfigBook::load(
+            std::mem::take(&mut snapshot.configurations),
+            std::mem::take(&mut snapshot.retired_configurations),
+            &settings.limits,
+        )?;
         let devices = devices(snapshot)?;
         let (telemetry, _) = broadcast::channel(settings.telemetry_capacity.max(1));
         let core = Self {
@@ -75,6 +81,7 @@ impl Core {
             telemetry: RwLock::new(Some(telemetry)),
             methods,
             jobs,
+            configurations,
             next_connection: AtomicU64::new(1),
         };
         Ok((core, ops))

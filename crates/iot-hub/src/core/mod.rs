@@ -16,6 +16,7 @@ use iot_twin::{Limits, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::HubError;
+use crate::configurations::ConfigBook;
 use crate::jobs::JobBook;
 use crate::methods::MethodsHandle;
 use crate::store::Store;
@@ -44,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) max_active_jobs: usize,
     /// How long finished jobs are kept.
     pub(crate) job_retention: Duration,
+    /// The longest time between two configuration evaluations.
+    pub(crate) configuration_interval: Duration,
 }
 
 /// The shared state behind every handle.
@@ -61,6 +64,8 @@ pub(crate) struct Core {
     pub(crate) methods: MethodsHandle,
     /// Scheduled jobs and their rows.
     pub(crate) jobs: JobBook,
+    /// Automatic device management configurations.
+    pub(crate) configurations: ConfigBook,
     next_connection: AtomicU64,
 }
 

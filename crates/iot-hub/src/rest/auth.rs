@@ -5,7 +5,9 @@
 //! | Operation | Right |
 //! |---|---|
 //! | reading the registry (`GET /devices...`, `/statistics/...`) | RegistryRead |
+//! | reading configurations (`GET /configurations...`, `testQueries`) | RegistryRead |
 //! | writing the registry (`PUT`/`DELETE /devices/{id}`) | RegistryWrite |
+//! | writing configurations (`PUT`/`DELETE /configurations/{id}`) | RegistryWrite |
 //! | twins, direct methods, queries, scheduled jobs | ServiceConnect |
 //!
 //! Every refusal is 401 `IotHubUnauthorizedAccess` (401002): no header, a malformed, expired

@@ -1,5 +1,5 @@
 //! The REST API back ends call: IoT Hub's service API for the identity registry, twins,
-//! direct methods, twin queries and scheduled jobs, over HTTPS (or plain HTTP when the hub is built with
+//! direct methods, twin queries, scheduled jobs and configurations, over HTTPS (or plain HTTP when the hub is built with
 //! `plain_tcp()`), for the official service SDKs and ours alike.
 //!
 //! Handlers only translate: they authorize the request, read its path, headers and body, call
@@ -12,11 +12,12 @@
 //! - `router.rs`: the routes, the handlers' shared state, the span per request.
 //! - `auth.rs`: SAS tokens against the shared access policies, and the right per operation.
 //! - `registry.rs`, `twins.rs`, `methods.rs`, `query.rs` (with `continuation.rs`),
-//!   `jobs.rs`: the endpoints.
+//!   `jobs.rs`, `configurations.rs`: the endpoints.
 //! - `extract.rs`: ids, `If-Match`, bodies with limits, JSON errors; `response.rs`: answers;
 //!   `error.rs`: IoT Hub's error bodies and the `iothub-errorcode` header.
 
 mod auth;
+mod configurations;
 mod continuation;
 mod error;
 mod extract;

@@ -13,9 +13,9 @@ use iot_protocol::ErrorCode;
 use tracing::Instrument;
 
 use super::error::RestError;
-use super::{jobs, methods, query, registry, twins};
+use super::{configurations, jobs, methods, query, registry, twins};
 use crate::core::Core;
-use crate::{Jobs, Registry, Twins};
+use crate::{Configurations, Jobs, Registry, Twins};
 
 /// What every handler reaches the hub through: the same operations the in-process API offers.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ pub(crate) struct Api {
     registry: Registry,
     twins: Twins,
     jobs: Jobs,
+    configurations: Configurations,
     core: Arc<Core>,
 }
 
@@ -42,6 +43,11 @@ impl Api {
         &self.jobs
     }
 
+    /// The configurations.
+    pub(crate) fn configurations(&self) -> &Configurations {
+        &self.configurations
+    }
+
     /// The core (policies, host name, method calls).
     pub(crate) fn core(&self) -> &Core {
         &self.core
@@ -55,8 +61,8 @@ impl Api {
 
 /// The REST API over `core`.
 ///
-/// Paths follow IoT Hub's service API (PROTOCOL 4.2, 6.1, 8.1, 9.1, 11.1); the `api-version` query
-/// parameter is accepted with any value and may be absent. Module forms answer 404
+/// Paths follow IoT Hub's service API (PROTOCOL 4.2, 6.1, 8.1, 9.1, 10.1, 11.1); the
+/// `api-version` query parameter is accepted with any value and may be absent. Module forms answer 404
 /// `ModuleNotFound` because this hub registers devices only. Any other path answers 404, a
 /// known path with another method 405, both in IoT Hub's error shape.
 pub(crate) fn router(core: Arc<Core>) -> Router {
@@ -64,6 +70,7 @@ pub(crate) fn router(core: Arc<Core>) -> Router {
         registry: Registry::new(Arc::clone(&core)),
         twins: Twins::new(Arc::clone(&core)),
         jobs: Jobs::new(Arc::clone(&core)),
+        configurations: Configurations::new(Arc::clone(&core)),
         core,
     };
     Router::new()
@@ -91,6 +98,17 @@ pub(crate) fn router(core: Arc<Core>) -> Router {
         .route("/jobs/v2/query", get(jobs::query))
         .route("/jobs/v2/{id}", get(jobs::get).put(jobs::create))
         .route("/jobs/v2/{id}/cancel", post(jobs::cancel))
+        .route("/configurations", get(configurations::list))
+        .route(
+            "/configurations/testQueries",
+            post(configurations::test_queries),
+        )
+        .route(
+            "/configurations/{id}",
+            get(configurations::get)
+                .put(configurations::put)
+                .delete(configurations::delete),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(api)

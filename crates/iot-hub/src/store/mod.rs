@@ -62,6 +62,14 @@ pub(crate) enum Op {
         device_id: String,
         body: String,
     },
+    /// Inserts or replaces a configuration (its REST JSON).
+    PutConfiguration { id: String, body: String },
+    /// Deletes a configuration.
+    DeleteConfiguration { id: String },
+    /// Keeps a deleted configuration's JSON until its content is removed from every twin.
+    PutRetiredConfiguration { seq: u64, body: String },
+    /// Forgets a deleted configuration whose content is removed from every twin.
+    DeleteRetiredConfiguration { seq: u64 },
 }
 
 /// A queued cloud-to-device message as stored.

@@ -55,6 +55,10 @@ pub(crate) struct Snapshot {
     pub(crate) jobs: Vec<(String, String)>,
     /// `(job id, device id, device job JSON)`, by job and device.
     pub(crate) device_jobs: Vec<(String, String, String)>,
+    /// `(id, configuration JSON)`.
+    pub(crate) configurations: Vec<(String, String)>,
+    /// `(sequence number, configuration JSON)` of deleted configurations, oldest first.
+    pub(crate) retired_configurations: Vec<(u64, String)>,
 }
 
 /// Creates the schema in an empty database, or checks the version of an existing one.
@@ -85,6 +89,8 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Snapshot> {
         messages: messages(conn)?,
         jobs: pairs(conn, "SELECT id, body FROM jobs")?,
         device_jobs: device_jobs(conn)?,
+        configurations: pairs(conn, "SELECT id, body FROM configurations")?,
+        retired_configurations: retired(conn)?,
     })
 }
 
@@ -92,6 +98,16 @@ fn device_jobs(conn: &Connection) -> rusqlite::Result<Vec<(String, String, Strin
     let mut statement =
         conn.prepare("SELECT job_id, device_id, body FROM device_jobs ORDER BY job_id, device_id")?;
     let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    rows.collect()
+}
+
+fn retired(conn: &Connection) -> rusqlite::Result<Vec<(u64, String)>> {
+    let mut statement =
+        conn.prepare("SELECT seq, body FROM retired_configurations ORDER BY seq")?;
+    let rows = statement.query_map([], |row| {
+        let seq: i64 = row.get(0)?;
+        Ok((u64::try_from(seq).unwrap_or_default(), row.get(1)?))
+    })?;
     rows.collect()
 }
 
@@ -166,6 +182,21 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
                 "INSERT OR REPLACE INTO device_jobs (job_id, device_id, body) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![job_id, device_id, body])
+            .map(drop),
+        Op::PutConfiguration { id, body } => put(conn, "configurations", "id", id, body),
+        Op::DeleteConfiguration { id } => conn
+            .prepare_cached("DELETE FROM configurations WHERE id = ?1")?
+            .execute([id])
+            .map(drop),
+        Op::PutRetiredConfiguration { seq, body } => conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO retired_configurations (seq, body) VALUES (?1, ?2)",
+            )?
+            .execute(params![seq_param(*seq), body])
+            .map(drop),
+        Op::DeleteRetiredConfiguration { seq } => conn
+            .prepare_cached("DELETE FROM retired_configurations WHERE seq = ?1")?
+            .execute([seq_param(*seq)])
             .map(drop),
     }
 }
@@ -299,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn job_ops_round_trip_through_load() {
+    fn job_and_configuration_ops_round_trip_through_load() {
         let conn = fresh();
         let row = |job: &str, device: &str| Op::PutDeviceJob {
             job_id: job.into(),
@@ -319,6 +350,18 @@ mod tests {
             row("j1", "d1"),
             row("j2", "d1"),
             row("j1", "d1"),
+            Op::PutConfiguration {
+                id: "c1".into(),
+                body: "{}".into(),
+            },
+            Op::PutRetiredConfiguration {
+                seq: 2,
+                body: "{\"id\":\"c0\"}".into(),
+            },
+            Op::PutRetiredConfiguration {
+                seq: 1,
+                body: "{}".into(),
+            },
         ];
         for op in &ops {
             apply(&conn, op).unwrap();
@@ -330,14 +373,27 @@ mod tests {
             .map(|(job, device, _)| format!("{job}/{device}"))
             .collect();
         assert_eq!(rows, ["j1/d1", "j1/d2", "j2/d1"]);
+        assert_eq!(snapshot.configurations, [("c1".into(), "{}".into())]);
+        let seqs: Vec<u64> = snapshot
+            .retired_configurations
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
 
-        let deletes = [Op::DeleteJob { id: "j1".into() }];
+        let deletes = [
+            Op::DeleteJob { id: "j1".into() },
+            Op::DeleteConfiguration { id: "c1".into() },
+            Op::DeleteRetiredConfiguration { seq: 1 },
+        ];
         for op in &deletes {
             apply(&conn, op).unwrap();
         }
         let snapshot = load(&conn).unwrap();
         assert_eq!(snapshot.jobs, [("j2".into(), "{}".into())]);
         assert_eq!(snapshot.device_jobs.len(), 1);
+        assert!(snapshot.configurations.is_empty());
+        assert_eq!(snapshot.retired_configurations.len(), 1);
     }
 
     #[test]
