@@ -28,7 +28,7 @@ const MAX_IDLE: Duration = Duration::from_secs(1767);
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) link: Link,
-    pub(crate) outbound: mpsc::Receiver<Outbound>,
+    pub(crate) outbound: mpsc::Receiver<Box<Outbound>>,
     pub(crate) closer: Arc<Closer>,
     /// How long the client may stay silent.
     pub(crate) idle_limit: Option<Duration>,

@@ -110,8 +110,10 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut framed = Framed::new(io);
+    // The futures of opening, handling packets and finishing are large and short-lived: boxed,
+    // they do not inflate the task that an idle connection keeps for its whole life.
     let opened = tokio::select! {
-        opened = connect::open(&core, &mut framed, client_cert.as_deref()) => opened,
+        opened = Box::pin(connect::open(&core, &mut framed, client_cert.as_deref())) => opened,
         _ = stop.changed() => None,
     };
     let Some(mut opened) = opened else {
@@ -126,7 +128,7 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         End::Lost(reason) => tracing::info!(%reason, "connection lost"),
         other => tracing::info!(end = ?other, "connection ended"),
     }
-    finish(&opened, &end).await;
+    Box::pin(finish(&opened, &end)).await;
 }
 
 /// The connection's loop.
@@ -155,15 +157,15 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
                     return End::Lost(error.to_string());
                 }
                 idle_deadline = opened.idle_limit.map(|limit| Instant::now() + limit);
-                if let Some(end) = read_packets(framed, &mut opened.link).await {
+                if let Some(end) = Box::pin(read_packets(framed, &mut opened.link)).await {
                     return end;
                 }
             }
             Some(item) = opened.outbound.recv() => {
-                opened.link.push_outbound(item);
+                opened.link.push_outbound(*item);
                 for _ in 1..OUTBOUND_BATCH {
                     match opened.outbound.try_recv() {
-                        Ok(item) => opened.link.push_outbound(item),
+                        Ok(item) => opened.link.push_outbound(*item),
                         Err(_) => break,
                     }
                 }
@@ -189,7 +191,7 @@ async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .map_err(|e| format!("write failed: {e}"))?;
     for seq in std::mem::take(&mut link.sent_at_most_once) {
-        complete(link, seq).await?;
+        Box::pin(complete(link, seq)).await?;
     }
     Ok(())
 }

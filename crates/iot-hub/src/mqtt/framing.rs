@@ -9,6 +9,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// packets close the connection before their body is read.
 pub(crate) const MAX_PACKET_BYTES: usize = 256 * 1024 + 16 * 1024;
 
+/// The room a read into an empty buffer gets: twin requests, method answers and pings fit.
+const SMALL_READ: usize = 256;
+
 /// Why reading a packet failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReadError {
@@ -51,9 +54,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
     }
 
     /// Reads more bytes into the buffer; cancel-safe.
+    ///
+    /// An empty buffer gets room for a small packet only, since an idle connection waits here
+    /// with that room taken; a partial packet gets room to grow fast.
     pub(crate) async fn fill(&mut self) -> Result<(), ReadError> {
-        if self.read.capacity() - self.read.len() < 512 {
-            self.read.reserve(4096);
+        if self.read.capacity() - self.read.len() < SMALL_READ {
+            let room = if self.read.is_empty() {
+                SMALL_READ
+            } else {
+                4096
+            };
+            self.read.reserve(room);
         }
         match self.io.read_buf(&mut self.read).await? {
             0 => Err(ReadError::Closed),
@@ -84,10 +95,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
         self.io.flush().await
     }
 
-    /// Gives back memory an idle connection does not need.
+    /// Gives back the read buffer when it holds no partial packet, so that an idle connection
+    /// keeps none (the next read takes a new one).
     pub(crate) fn shrink(&mut self) {
-        if self.read.is_empty() && self.read.capacity() > 4096 {
-            self.read = BytesMut::with_capacity(1024);
+        if self.read.is_empty() && self.read.capacity() > 0 {
+            self.read = BytesMut::new();
         }
     }
 

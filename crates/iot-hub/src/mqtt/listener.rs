@@ -76,10 +76,21 @@ async fn accept(
 ) {
     // Small packets (acks, twin answers) should leave at once.
     let _ = socket.set_nodelay(true);
-    let Some(acceptor) = acceptor else {
-        connection::serve(core, socket, None, stop).await;
-        return;
-    };
+    // Boxed: a task is as large as its largest state, and the TLS handshake's and connection's
+    // states would otherwise make every plain connection's task as large as a TLS one.
+    match acceptor {
+        None => Box::pin(connection::serve(core, socket, None, stop)).await,
+        Some(acceptor) => Box::pin(accept_tls(core, socket, acceptor, stop)).await,
+    }
+}
+
+/// The TLS handshake, then the connection.
+async fn accept_tls(
+    core: Arc<Core>,
+    socket: TcpStream,
+    acceptor: TlsAcceptor,
+    stop: watch::Receiver<bool>,
+) {
     let mut stopped = stop.clone();
     let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket));
     let stream = tokio::select! {
