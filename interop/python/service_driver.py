@@ -98,6 +98,7 @@ class Scenario:
         self.skip = set(filter(None, args.skip.split(",")))
         self.temporary = []
         self.etag = None
+        self.stale_device_etag = None
 
     # Identity registry (PROTOCOL 11).
 
@@ -136,9 +137,13 @@ class Scenario:
             device.device_id, device.etag, keys.primary_key, keys.secondary_key, "enabled"
         )
         expect_status(stale, 412, "updating with a stale etag")
+        self.stale_device_etag = device.etag
 
     def registry_delete(self):
-        self.registry.delete_device(f"{self.pair}-tmp")
+        device_id = f"{self.pair}-tmp"
+        stale = lambda: self.registry.delete_device(device_id, self.stale_device_etag)
+        expect_status(stale, 412, "deleting with a stale etag")
+        self.registry.delete_device(device_id, self.registry.get_device(device_id).etag)
         self.temporary.remove(f"{self.pair}-tmp")
         gone = lambda: self.registry.get_device(f"{self.pair}-tmp")
         expect_status(gone, 404, "reading the deleted device")

@@ -83,6 +83,7 @@ struct Scenario {
     control: Control,
     temporary: Vec<DeviceId>,
     etag: String,
+    stale_device_etag: String,
 }
 
 #[tokio::main]
@@ -153,6 +154,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         control: Control::new(&args.control),
         temporary: Vec::new(),
         etag: String::new(),
+        stale_device_etag: String::new(),
     };
     let mut device = Agent::spawn(&args.pair, &args.agent)?;
     let mut passed = scenario.registry_and_twins(&mut device).await;

@@ -68,7 +68,7 @@ impl Scenario {
         )
     }
 
-    pub(super) async fn registry_update(&self) -> Result<(), String> {
+    pub(super) async fn registry_update(&mut self) -> Result<(), String> {
         let mut device = self
             .client
             .get_device(&self.id("tmp")?)
@@ -91,13 +91,20 @@ impl Scenario {
             "the etag did not change",
         )?;
         let stale = self.client.update_device(&device, if_match).await;
-        expect_status(stale, 412, "updating with a stale etag").map(drop)
+        expect_status(stale, 412, "updating with a stale etag")?;
+        self.stale_device_etag = etag;
+        Ok(())
     }
 
     pub(super) async fn registry_delete(&mut self) -> Result<(), String> {
         let id = self.id("tmp")?;
+        let stale = IfMatch::etag(&self.stale_device_etag).map_err(show)?;
+        let refused = self.client.delete_device(&id, stale).await;
+        expect_status(refused, 412, "deleting with a stale etag")?;
+        let device = self.client.get_device(&id).await.map_err(show)?;
+        let current = IfMatch::etag(device.etag.as_deref().unwrap_or_default()).map_err(show)?;
         self.client
-            .delete_device(&id, IfMatch::ANY)
+            .delete_device(&id, current)
             .await
             .map_err(show)?;
         self.temporary.retain(|t| *t != id);
