@@ -1,6 +1,6 @@
 //! Scheduled jobs end to end through the SDK against the embedded hub, with devices on the
 //! device SDK: a method job and a twin job run to completion with per-device rows, jobs are
-//! listed by type and status, a job scheduled for later is cancelled, waiting stops at its
+//! listed by type and status and page by page, a job scheduled for later is cancelled, waiting stops at its
 //! deadline, and the hub's refusals arrive as typed errors.
 // The helpers below fail the test that calls them, as the tests' own unwraps do.
 #![allow(clippy::unwrap_used)]
@@ -225,6 +225,43 @@ async fn a_job_for_later_is_cancelled_and_waiting_stops_at_the_deadline() {
     assert_eq!(read.status, JobStatus::Cancelled);
     let twin = service.get_twin(&"later-a".parse().unwrap()).await.unwrap();
     assert!(twin.tags().content().get("late").is_none());
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn job_queries_page_through_every_job() {
+    let hub = hub().await;
+    let service = owner(&hub);
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    for n in 0..5 {
+        let job = ScheduledJob::twin_update(TwinUpdate::new().tags(json!({"n": n})))
+            .id(&format!("page-{n}"))
+            .condition("*")
+            .start_at(later)
+            .build()
+            .unwrap();
+        service.schedule_job(&job).await.unwrap();
+    }
+    let mut pages = service.query_jobs().page_size(2).pages();
+    let mut sizes = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(page) = within(pages.next()).await {
+        let page = page.unwrap();
+        assert_eq!(page.item_type(), Some("JobResponse"));
+        sizes.push(page.len());
+        ids.extend(page.into_items().into_iter().map(|job| job.job_id));
+    }
+    assert_eq!(sizes, [2, 2, 1]);
+    ids.sort();
+    assert_eq!(ids, ["page-0", "page-1", "page-2", "page-3", "page-4"]);
+    let none = service
+        .query_jobs()
+        .status(JobStatus::Running)
+        .items()
+        .collect_all()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
     hub.shutdown().await;
 }
 
