@@ -1,7 +1,7 @@
 //! Scheduled jobs end to end through the SDK against the embedded hub, with devices on the
 //! device SDK: a method job and a twin job run to completion with per-device rows, jobs are
-//! listed by type and status and page by page, a job scheduled for later is cancelled, waiting stops at its
-//! deadline, and the hub's refusals arrive as typed errors.
+//! listed by type and status and page by page, a job scheduled for later is cancelled,
+//! waiting stops at its deadline, and the hub's refusals arrive as typed errors.
 // The helpers below fail the test that calls them, as the tests' own unwraps do.
 #![allow(clippy::unwrap_used)]
 
