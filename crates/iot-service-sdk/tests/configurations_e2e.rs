@@ -124,6 +124,16 @@ async fn configurations_are_created_read_updated_listed_and_deleted() {
         .await
         .unwrap();
     assert_eq!(forced.priority, Some(8));
+    let mut new_content = forced.clone();
+    new_content.content = Some(firmware("1.1").to_wire().unwrap());
+    let immutable = service
+        .update_configuration(&new_content, IfMatch::ANY)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(immutable, ServiceError::BadRequest { status: 400, .. }),
+        "{immutable:?}"
+    );
 
     let second = ConfigurationBuilder::new("fw-other")
         .target_condition("*")
