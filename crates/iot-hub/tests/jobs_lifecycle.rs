@@ -172,9 +172,15 @@ async fn jobs_over_the_running_limit_wait_queued() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let waiting = wait_status(&rest, "second", "queued").await;
     assert_eq!(counts(&waiting), [0, 0, 0, 0, 0]);
+    // A job waiting for a slot can be cancelled before it runs.
+    create_job(&rest, "third", &body).await;
+    let cancelled = cancel(&rest, "third").await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(counts(&cancelled), [0, 0, 0, 0, 0]);
 
     cancel(&rest, "first").await;
     let done = wait_status(&rest, "second", "completed").await;
     assert_eq!(counts(&done), [1, 1, 0, 0, 0]);
+    assert_eq!(rest.get("/jobs/v2/third").await.ok()["status"], "cancelled");
     hub.shutdown().await;
 }

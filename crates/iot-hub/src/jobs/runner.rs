@@ -132,6 +132,9 @@ impl JobTask {
             return Ok(if ended { Flow::Ended } else { Flow::Stopped });
         };
         if self.state.job.status != JobStatus::Running {
+            if self.cancel_requested() {
+                return self.finish(JobStatus::Cancelled, None).await;
+            }
             self.start_running(&spec.condition).await?;
         } else {
             self.resume_rows(spec).await?;
@@ -176,6 +179,16 @@ impl JobTask {
             }
             _ = self.stop.changed() => Ok(None),
         }
+    }
+
+    /// Whether a cancel request is waiting (it is then answered when the job ends).
+    fn cancel_requested(&mut self) -> bool {
+        let mut requested = false;
+        while let Ok(request) = self.inbox.try_recv() {
+            self.waiting.push(request);
+            requested = true;
+        }
+        requested
     }
 
     /// Picks the devices (the twins as they are now) and stores their rows with the job's
