@@ -40,32 +40,51 @@ pub(crate) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// What evaluating one twin did.
+#[derive(Debug)]
+enum Outcome {
+    /// Nothing to look at: the device is deleted, or no configuration exists or existed.
+    Skipped,
+    /// The twin is in line; its JSON as evaluated.
+    Unchanged(Value),
+    /// The twin was written.
+    Written,
+}
+
 /// One run: every twin, then the metrics, then forgetting deleted contents that no twin holds
 /// any more.
 async fn evaluate(core: &Arc<Core>, stop: &watch::Receiver<bool>) {
     let snapshot = core.configurations.snapshot();
-    let mut clean = true;
-    let mut written = 0;
-    for (index, (id, entry)) in core.entries().into_iter().enumerate() {
+    let entries = core.entries();
+    let counting = !snapshot.live.is_empty();
+    let mut twins = Vec::with_capacity(if counting { entries.len() } else { 0 });
+    let (mut clean, mut written) = (true, 0);
+    for (index, (id, entry)) in entries.iter().enumerate() {
         if *stop.borrow() {
             return;
         }
-        match apply(core, &id, &entry, &snapshot).await {
-            Ok(true) => written += 1,
-            Ok(false) => {}
+        let twin = match apply(core, id, entry, &snapshot).await {
+            Ok(Outcome::Skipped) => None,
+            Ok(Outcome::Unchanged(twin)) => Some(twin),
+            Ok(Outcome::Written) => {
+                written += 1;
+                Some(twin_json(entry))
+            }
             Err(error) => {
                 clean = false;
                 tracing::warn!(device_id = %id, %error, "configurations could not be applied");
+                Some(twin_json(entry))
             }
+        };
+        if counting && let Some(twin) = twin {
+            twins.push(twin);
         }
         if index % YIELD_EVERY == YIELD_EVERY - 1 {
             tokio::task::yield_now().await;
         }
     }
-    let live = snapshot.live.clone();
-    let counter = Arc::clone(core);
-    let counted = tokio::task::spawn_blocking(move || count(&counter, &live)).await;
-    match counted {
+    let (live, counter) = (snapshot.live.clone(), Arc::clone(core));
+    match tokio::task::spawn_blocking(move || count(&counter, &live, &twins)).await {
         Ok(counts) => {
             if let Err(error) = core.configurations.record(&core.store, counts).await {
                 tracing::warn!(%error, "configuration metrics could not be stored");
@@ -82,23 +101,27 @@ async fn evaluate(core: &Arc<Core>, stop: &watch::Receiver<bool>) {
     tracing::debug!(written, configurations = snapshot.live.len(), "evaluated");
 }
 
-/// Brings one twin in line with the configurations; `true` when it was written.
+/// A twin's REST JSON, as conditions and metric queries read it.
+fn twin_json(entry: &DeviceEntry) -> Value {
+    serde_json::to_value(twin_view(entry, &entry.read())).unwrap_or(Value::Null)
+}
+
+/// Brings one twin in line with the configurations.
 async fn apply(
     core: &Core,
     id: &DeviceId,
     entry: &DeviceEntry,
     snapshot: &Snapshot,
-) -> Result<bool, HubError> {
+) -> Result<Outcome, HubError> {
     let idle = snapshot.live.is_empty() && snapshot.retired.is_empty();
     if idle && entry.read().twin.configurations().is_empty() {
-        // No configuration exists or existed: nothing to apply, nothing to remove.
-        return Ok(false);
+        return Ok(Outcome::Skipped);
     }
     let _write = entry.write.lock().await;
     let (document, twin) = {
         let state = entry.read();
         if state.deleted {
-            return Ok(false);
+            return Ok(Outcome::Skipped);
         }
         let document = serde_json::to_value(twin_view(entry, &state)).unwrap_or(Value::Null);
         (document, state.twin.clone())
@@ -114,9 +137,20 @@ async fn apply(
     let layers: Vec<&DesiredContent> = targeted.iter().map(|config| &config.content).collect();
     let desired = twin.desired().content().clone();
     let layered = layer(&desired, &withdrawn, &layers);
-    let record: iot_twin::Configurations = targeted
+    let record = record(&targeted, &layered.applied);
+    let patch = diff(&desired, &layered.desired).map_err(|source| twin_error(id, source))?;
+    if patch.is_empty() && &record == twin.configurations() {
+        return Ok(Outcome::Unchanged(document));
+    }
+    write(core, entry, id, twin, patch, record).await?;
+    Ok(Outcome::Written)
+}
+
+/// The twin's `configurations`: each targeting configuration, `Applied` or `Targeted`.
+fn record(targeted: &[&Compiled], applied: &[bool]) -> iot_twin::Configurations {
+    targeted
         .iter()
-        .zip(&layered.applied)
+        .zip(applied)
         .map(|(config, &applied)| {
             let status = if applied {
                 ConfigurationStatus::Applied
@@ -125,13 +159,7 @@ async fn apply(
             };
             (config.id.to_string(), ConfigurationInfo::new(status))
         })
-        .collect();
-    let patch = diff(&desired, &layered.desired).map_err(|source| twin_error(id, source))?;
-    if patch.is_empty() && &record == twin.configurations() {
-        return Ok(false);
-    }
-    write(core, entry, id, twin, patch, record).await?;
-    Ok(true)
+        .collect()
 }
 
 /// The contents to remove from a twin: of the configurations applied to it that no longer
@@ -194,17 +222,9 @@ fn twin_error(id: &DeviceId, source: iot_twin::TwinError) -> HubError {
     }
 }
 
-/// Counts every metric of every configuration over the twins as they are now (and the job
-/// rows, for a query over `devices.jobs`; this hub has no module twins).
-fn count(core: &Core, live: &[Arc<Compiled>]) -> Vec<Counts> {
-    if live.is_empty() {
-        return Vec::new();
-    }
-    let twins: Vec<Value> = core
-        .entries()
-        .iter()
-        .filter_map(|(_, entry)| serde_json::to_value(twin_view(entry, &entry.read())).ok())
-        .collect();
+/// Counts every metric of every configuration over `twins` (and the job rows, for a query
+/// over `devices.jobs`; this hub has no module twins).
+fn count(core: &Core, live: &[Arc<Compiled>], twins: &[Value]) -> Vec<Counts> {
     let needs_jobs = live
         .iter()
         .flat_map(|config| config.metrics.iter().chain(&config.system))
@@ -219,7 +239,7 @@ fn count(core: &Core, live: &[Arc<Compiled>]) -> Vec<Counts> {
             .iter()
             .map(|metric| {
                 let documents: &[Value] = match metric.query.collection() {
-                    Collection::Devices => &twins,
+                    Collection::Devices => twins,
                     Collection::DeviceJobs => &jobs,
                     _ => &[],
                 };
