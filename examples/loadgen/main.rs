@@ -71,6 +71,10 @@ struct Common {
     /// Skip the Mosquitto baseline.
     #[arg(long, global = true)]
     no_baseline: bool,
+    /// Run the hub with its state in memory instead of SQLite on disk, to see what durable
+    /// commits cost.
+    #[arg(long, global = true)]
+    hub_in_memory: bool,
     /// Loopback source addresses (127.0.0.1 to 127.0.0.N) connections are spread over.
     #[arg(long, default_value_t = 4, global = true)]
     sources: usize,
@@ -286,6 +290,7 @@ fn env(common: &Common, embedded: bool) -> Result<Env, String> {
         hub_bin: common.hub_bin.clone(),
         mosquitto: common.mosquitto.clone(),
         embedded,
+        durable: !common.hub_in_memory,
         setup: Setup {
             concurrency: 64,
             sources: common.sources.max(1),
@@ -303,6 +308,7 @@ async fn smoke() -> Result<(), String> {
         mosquitto: PathBuf::new(),
         runs: 1,
         no_baseline: true,
+        hub_in_memory: false,
         sources: 2,
         threads: 2,
     };

@@ -38,6 +38,8 @@ pub(crate) struct Env {
     pub(crate) mosquitto: PathBuf,
     /// Run the hub inside this process instead (smoke runs).
     pub(crate) embedded: bool,
+    /// Keep the hub's state in SQLite on disk (the default) rather than in memory.
+    pub(crate) durable: bool,
     /// How fleets connect.
     pub(crate) setup: Setup,
     /// The REST client.
@@ -70,7 +72,7 @@ impl Target {
             Side::Hub if env.embedded => {
                 HubServer::embedded().await.map(|h| Self::Hub(Box::new(h)))
             }
-            Side::Hub => HubServer::spawn(&env.hub_bin)
+            Side::Hub => HubServer::spawn(&env.hub_bin, env.durable)
                 .await
                 .map(|h| Self::Hub(Box::new(h))),
             Side::Mosquitto => Mosquitto::spawn(&env.mosquitto).await.map(Self::Mosquitto),
@@ -127,7 +129,7 @@ pub(crate) async fn reported(env: &Env, side: Side, load: Load) -> Result<Outcom
     let target = Target::start(side, env).await?;
     let result = reported_on(&target, env, side, load).await;
     target.stop().await;
-    result
+    result.map(|outcome| labelled(outcome, env, side))
 }
 
 async fn reported_on(
@@ -163,7 +165,7 @@ pub(crate) async fn methods(env: &Env, side: Side, load: Load) -> Result<Outcome
     let target = Target::start(side, env).await?;
     let result = methods_on(&target, env, side, load).await;
     target.stop().await;
-    result
+    result.map(|outcome| labelled(outcome, env, side))
 }
 
 async fn methods_on(target: &Target, env: &Env, side: Side, load: Load) -> Result<Outcome, String> {
@@ -253,7 +255,7 @@ pub(crate) async fn fanout(
     let target = Target::start(side, env).await?;
     let result = fanout_on(&target, env, side, load, rounds).await;
     target.stop().await;
-    result
+    result.map(|outcome| labelled(outcome, env, side))
 }
 
 async fn fanout_on(
@@ -389,6 +391,14 @@ pub(crate) async fn idle(
     .await;
     target.stop().await;
     result
+}
+
+/// Marks the hub's outcomes when it kept its state in memory.
+fn labelled(mut outcome: Outcome, env: &Env, side: Side) -> Outcome {
+    if side == Side::Hub && !env.durable {
+        outcome.label.push_str(" (in memory)");
+    }
+    outcome
 }
 
 /// Samples `pid` when the window opens, every [`SAMPLE_PERIOD`], and when it closes: the

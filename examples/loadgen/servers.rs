@@ -41,16 +41,20 @@ enum Running {
 }
 
 impl HubServer {
-    /// Starts `iot-hub serve` from `binary` on free loopback ports with a fresh data directory.
-    /// Its log goes to a file in that directory.
-    pub(crate) async fn spawn(binary: &Path) -> Result<Self, String> {
+    /// Starts `iot-hub serve` from `binary` on free loopback ports, with a fresh data directory
+    /// when `durable` (in memory otherwise). Its log goes to a file in a temporary directory.
+    pub(crate) async fn spawn(binary: &Path, durable: bool) -> Result<Self, String> {
         let dir = TempDir::new().map_err(|e| format!("temporary directory: {e}"))?;
         let log_path = dir.path().join("hub.log");
         let log = std::fs::File::create(&log_path).map_err(|e| format!("hub log: {e}"))?;
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["serve", "--plain-tcp", "--mqtt-addr", "127.0.0.1:0"])
-            .args(["--rest-addr", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .args(["--rest-addr", "127.0.0.1:0"]);
+        if durable {
+            command.arg("--data-dir").arg(dir.path().join("data"));
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
