@@ -35,8 +35,10 @@ enum Storage {
 ///
 /// Defaults follow IoT Hub: MQTT over TLS on `0.0.0.0:8883`, the REST API over HTTPS on
 /// `0.0.0.0:443`, host name `localhost`, the five shared access policies of a new IoT hub, at
-/// most 50 queued cloud-to-device messages per device kept for an hour, IoT Hub's twin limits;
-/// state in memory until [`HubBuilder::data_dir`] is given.
+/// most 50 queued cloud-to-device messages per device kept for an hour, IoT Hub's twin limits,
+/// finished jobs kept 30 days; state in memory until [`HubBuilder::data_dir`] is given. Where a
+/// local hub is better off otherwise it says so: 10 jobs may run at once (IoT Hub S1: 1), each
+/// on 16 devices at a time, and configurations are evaluated every 5 s (IoT Hub: 5 minutes).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), iot_hub::HubError> {
