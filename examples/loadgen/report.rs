@@ -31,14 +31,15 @@ pub(crate) fn median(values: impl IntoIterator<Item = f64>) -> f64 {
 /// Runs of a timed measurement: the hub's and, when measured, the baseline's.
 pub(crate) fn timed(title: &str, hub: &[Outcome], baseline: &[Outcome]) {
     say(format_args!("\n### {title}\n"));
-    say(
-        "| run | server | ops | ops/s | p50 ms | p99 ms | server CPU ms per 1000 ops | server peak RSS MiB |",
-    );
-    say("|---|---|---|---|---|---|---|---|");
+    say(concat!(
+        "| run | server | ops | ops/s | p50 ms | p99 ms | server CPU ms per 1000 ops ",
+        "| server peak RSS MiB | generator cores |"
+    ));
+    say("|---|---|---|---|---|---|---|---|---|");
     for (n, outcome) in hub.iter().chain(baseline).enumerate() {
         let run = n % hub.len().max(1) + 1;
         say(format_args!(
-            "| {run} | {} | {} | {:.0} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            "| {run} | {} | {} | {:.0} | {:.3} | {:.3} | {:.1} | {:.1} | {:.2} |",
             outcome.label,
             outcome.ops,
             outcome.rate(),
@@ -46,13 +47,14 @@ pub(crate) fn timed(title: &str, hub: &[Outcome], baseline: &[Outcome]) {
             outcome.p99_ms,
             outcome.server_cpu_ms_per_k,
             outcome.server_peak_kib as f64 / 1024.0,
+            outcome.generator_cores,
         ));
     }
     for (side, runs) in [("hub", hub), ("baseline", baseline)] {
         if !runs.is_empty() {
             let m = Medians::of(runs);
             say(format_args!(
-                "| median | {side} | | {:.0} | {:.3} | {:.3} | {:.1} | {:.1} |",
+                "| median | {side} | | {:.0} | {:.3} | {:.3} | {:.1} | {:.1} | |",
                 m.rate, m.p50, m.p99, m.cpu, m.peak_mib
             ));
         }
@@ -66,7 +68,7 @@ pub(crate) fn timed(title: &str, hub: &[Outcome], baseline: &[Outcome]) {
 fn ratios(hub: &[Outcome], baseline: &[Outcome]) {
     let (h, b) = (Medians::of(hub), Medians::of(baseline));
     say(format_args!(
-        "| hub / baseline | | | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
+        "| hub / baseline | | | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {:.2}x | |",
         h.rate / b.rate,
         h.p50 / b.p50,
         h.p99 / b.p99,

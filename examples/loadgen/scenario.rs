@@ -15,7 +15,7 @@ use crate::methods;
 use crate::mqtt::{Conn, Login};
 use crate::reported::{self, Window};
 use crate::servers::{HubServer, Mosquitto};
-use crate::stats::{Latencies, Outcome, ProcSample, Sampler};
+use crate::stats::{Latencies, Outcome, ProcSample, Sampler, Samples};
 
 /// How often the server's memory is sampled during a run.
 const SAMPLE_PERIOD: Duration = Duration::from_millis(250);
@@ -288,7 +288,7 @@ async fn fanout_on(
         ));
     }
     let mut writers = writers(target, env, load.depth).await?;
-    let before = ProcSample::read(target.pid());
+    let samples = Samples::start(target.pid());
     let sampler = Sampler::start(target.pid(), SAMPLE_PERIOD);
     let mut latencies = Latencies::default();
     let mut elapsed = Duration::ZERO;
@@ -300,18 +300,13 @@ async fn fanout_on(
         latencies.merge(round_latencies);
         elapsed += last.saturating_duration_since(started);
     }
-    let after = ProcSample::read(target.pid());
+    let mut samples = samples.end(target.pid(), 0);
     stop.send_replace(true);
     while let Some(done) = receivers.join_next().await {
         done.map_err(|e| format!("receiver: {e}"))??;
     }
-    let peak = sampler.peak_kib().await;
-    Ok(Outcome::new(
-        label,
-        latencies,
-        elapsed,
-        (before, after, peak),
-    ))
+    samples.peak_kib = samples.peak_kib.max(sampler.peak_kib().await);
+    Ok(Outcome::new(label, latencies, elapsed, samples))
 }
 
 async fn writers(target: &Target, env: &Env, count: usize) -> Result<Vec<Writer>, String> {
@@ -401,23 +396,19 @@ fn labelled(mut outcome: Outcome, env: &Env, side: Side) -> Outcome {
     outcome
 }
 
-/// Samples `pid` when the window opens, every [`SAMPLE_PERIOD`], and when it closes: the
-/// samples at both ends and the peak RSS.
-fn sample_window(
-    pid: u32,
-    window: Window,
-) -> tokio::task::JoinHandle<(ProcSample, ProcSample, u64)> {
+/// Samples `pid` and the generator when the window opens and when it closes, and `pid`'s RSS
+/// every [`SAMPLE_PERIOD`] in between.
+fn sample_window(pid: u32, window: Window) -> tokio::task::JoinHandle<Samples> {
     tokio::spawn(async move {
         tokio::time::sleep_until(window.start.into()).await;
-        let first = ProcSample::read(pid);
-        let mut peak = first.rss_kib;
+        let samples = Samples::start(pid);
+        let mut peak = 0;
         while Instant::now() < window.end {
             let next = (Instant::now() + SAMPLE_PERIOD).min(window.end);
             tokio::time::sleep_until(next.into()).await;
             peak = peak.max(ProcSample::read(pid).rss_kib);
         }
-        let last = ProcSample::read(pid);
-        (first, last, peak.max(last.rss_kib))
+        samples.end(pid, peak)
     })
 }
 

@@ -139,6 +139,44 @@ pub(crate) struct Outcome {
     pub(crate) server_cpu_ms_per_k: f64,
     /// The server's peak RSS during the run, KiB (0 when unknown).
     pub(crate) server_peak_kib: u64,
+    /// The generator's CPU time over the window's length: the cores it kept busy (when it
+    /// nears its runtime's thread count, the generator limits the rate, not the server).
+    pub(crate) generator_cores: f64,
+}
+
+/// The `/proc` samples of a run: the server's and the generator's at both ends of the window,
+/// and the server's peak RSS.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Samples {
+    /// The server when the window opened and when it closed.
+    pub(crate) server: (ProcSample, ProcSample),
+    /// The server's peak RSS, KiB.
+    pub(crate) peak_kib: u64,
+    /// The generator when the window opened and when it closed.
+    pub(crate) generator: (ProcSample, ProcSample),
+}
+
+impl Samples {
+    /// Samples `server` and this process now, as the start of a window.
+    pub(crate) fn start(server: u32) -> Self {
+        let (first, own) = (
+            ProcSample::read(server),
+            ProcSample::read(std::process::id()),
+        );
+        Self {
+            server: (first, first),
+            peak_kib: first.rss_kib,
+            generator: (own, own),
+        }
+    }
+
+    /// Samples `server` and this process again, as the end of the window.
+    pub(crate) fn end(mut self, server: u32, peak_kib: u64) -> Self {
+        self.server.1 = ProcSample::read(server);
+        self.generator.1 = ProcSample::read(std::process::id());
+        self.peak_kib = self.peak_kib.max(peak_kib).max(self.server.1.rss_kib);
+        self
+    }
 }
 
 impl Outcome {
@@ -148,11 +186,12 @@ impl Outcome {
         label: &str,
         mut latencies: Latencies,
         window: Duration,
-        server: (ProcSample, ProcSample, u64),
+        samples: Samples,
     ) -> Self {
-        let (before, after, peak) = server;
+        let (before, after) = samples.server;
         let ops = latencies.count();
         let cpu = (after.cpu_secs - before.cpu_secs).max(0.0);
+        let own = (samples.generator.1.cpu_secs - samples.generator.0.cpu_secs).max(0.0);
         Self {
             label: label.to_owned(),
             ops,
@@ -164,7 +203,8 @@ impl Outcome {
             } else {
                 cpu * 1_000_000.0 / ops as f64
             },
-            server_peak_kib: peak,
+            server_peak_kib: samples.peak_kib,
+            generator_cores: own / window.as_secs_f64().max(f64::EPSILON),
         }
     }
 
