@@ -102,7 +102,10 @@ impl Raw {
         loop {
             let mut request = self
                 .http
-                .post(format!("{}/devices/query?api-version=2021-04-12", self.base))
+                .post(format!(
+                    "{}/devices/query?api-version=2021-04-12",
+                    self.base
+                ))
                 .header("authorization", &self.authorization)
                 .header("content-type", "application/json; charset=utf-8")
                 .header("x-ms-max-item-count", PAGE.to_string())
@@ -159,7 +162,9 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("query_all");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("raw_reqwest", |b| {
         b.iter(|| assert_eq!(rt.block_on(raw.query_all()), FLEET));
     });
