@@ -147,10 +147,7 @@ impl Auth {
             ),
             Self::SelfSigned(primary, secondary) => AuthenticationMechanism {
                 symmetric_key: None,
-                x509_thumbprint: Some(X509Thumbprint {
-                    primary_thumbprint: Some(primary),
-                    secondary_thumbprint: secondary,
-                }),
+                x509_thumbprint: Some(X509Thumbprint::new(Some(primary), secondary)),
                 kind: Some(AuthenticationType::SelfSigned),
             },
         }

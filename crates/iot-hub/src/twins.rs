@@ -6,8 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use iot_protocol::{DeviceId, IfMatch};
 use iot_twin::{
-    AuthenticationType, ConnectionState, DesiredNotification, DeviceStatus, Patch, SectionField,
-    ServiceWrite, Twin, TwinVersion, X509Thumbprint,
+    DesiredNotification, DeviceStatus, Patch, SectionField, ServiceWrite, Twin, TwinVersion,
 };
 
 use crate::HubError;
@@ -193,31 +192,14 @@ pub(crate) fn twin_view(entry: &DeviceEntry, state: &DeviceState) -> Twin {
     let device = &state.device;
     let info = twin.registry_mut();
     info.device_etag.clone_from(&device.etag);
-    info.status = Some(match device.status {
-        Some(iot_protocol::DeviceStatus::Disabled) => DeviceStatus::Disabled,
-        _ => DeviceStatus::Enabled,
-    });
+    info.status = Some(device.status.unwrap_or(DeviceStatus::Enabled));
     info.status_reason.clone_from(&device.status_reason);
     info.status_update_time = device.status_updated_time;
-    info.connection_state = Some(match state.connection_state() {
-        iot_protocol::ConnectionState::Connected => ConnectionState::Connected,
-        iot_protocol::ConnectionState::Disconnected => ConnectionState::Disconnected,
-    });
+    info.connection_state = Some(state.connection_state());
     info.last_activity_time = Some(entry.last_activity());
     info.cloud_to_device_message_count = Some(state.messages.len() as u64);
     let auth = device.authentication.clone().unwrap_or_default();
-    info.authentication_type = Some(match auth.kind.unwrap_or_default() {
-        iot_protocol::AuthenticationType::SelfSigned => AuthenticationType::SelfSigned,
-        iot_protocol::AuthenticationType::CertificateAuthority => {
-            AuthenticationType::CertificateAuthority
-        }
-        iot_protocol::AuthenticationType::None => AuthenticationType::None,
-        iot_protocol::AuthenticationType::Sas => AuthenticationType::Sas,
-    });
-    let thumbprints = auth.x509_thumbprint.unwrap_or_default();
-    let mut x509 = X509Thumbprint::default();
-    x509.primary_thumbprint = thumbprints.primary_thumbprint;
-    x509.secondary_thumbprint = thumbprints.secondary_thumbprint;
-    info.x509_thumbprint = Some(x509);
+    info.authentication_type = Some(auth.kind.unwrap_or_default());
+    info.x509_thumbprint = Some(auth.x509_thumbprint.unwrap_or_default());
     twin
 }

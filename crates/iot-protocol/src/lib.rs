@@ -40,7 +40,9 @@
 //! - MQTT: [`MqttUsername`], [`MessageProperties`], [`MessageTopic`].
 //! - REST: [`IfMatch`], [`DeviceEtag`], the models ([`Device`], [`Module`], [`JobRequest`],
 //!   [`JobResponse`], [`DeviceJob`], [`Configuration`], [`QuerySpecification`], statistics),
-//!   [`ErrorCode`], [`ErrorBody`], [`ErrorDetail`].
+//!   [`ErrorCode`], [`ErrorBody`], [`ErrorDetail`]. The registry's value types
+//!   ([`DeviceStatus`], [`ConnectionState`], [`AuthenticationType`], [`X509Thumbprint`],
+//!   [`Capabilities`]) are `iot_twin`'s, re-exported: twins and identities share them.
 //! - Errors: [`ProtocolError`] for input that breaks a format, [`SasError`] for tokens that
 //!   parse but do not grant access.
 #![forbid(unsafe_code)]
@@ -75,15 +77,18 @@ pub use host::HostName;
 pub use id::{DeviceId, JobId, MAX_ID_LEN, ModuleId};
 pub use identity::Identity;
 pub use if_match::IfMatch;
+/// The registry's value types, defined once in `iot_twin` (a twin document shows them too).
+pub use iot_twin::{
+    AuthenticationType, Capabilities, ConnectionState, DeviceStatus, X509Thumbprint,
+};
 pub use key::{GENERATED_KEY_LEN, SharedAccessKey};
 pub use message::{Ack, AppProperty, MessageProperties};
 pub use models::{
-    AuthenticationMechanism, AuthenticationType, Configuration, ConfigurationContent,
-    ConfigurationMetrics, ConfigurationQueriesTestInput, ConfigurationQueriesTestResponse,
-    ConnectionState, Device, DeviceCapabilities, DeviceJob, DeviceJobError, DeviceJobOutcome,
-    DeviceJobStatistics, DeviceJobStatus, DeviceStatus, JobRequest, JobResponse, JobStatus,
-    JobType, Module, PurgeMessageQueueResult, QuerySpecification, RegistryStatistics,
-    ServiceStatistics, SymmetricKey, X509Thumbprint,
+    AuthenticationMechanism, Configuration, ConfigurationContent, ConfigurationMetrics,
+    ConfigurationQueriesTestInput, ConfigurationQueriesTestResponse, Device, DeviceJob,
+    DeviceJobError, DeviceJobOutcome, DeviceJobStatistics, DeviceJobStatus, JobRequest,
+    JobResponse, JobStatus, JobType, Module, PurgeMessageQueueResult, QuerySpecification,
+    RegistryStatistics, ServiceStatistics, SymmetricKey,
 };
 pub use policy::{AccessRights, SharedAccessPolicy};
 pub use resource::ResourceUri;

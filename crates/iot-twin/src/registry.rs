@@ -1,9 +1,10 @@
-//! The identity-registry fields a twin document shows next to its properties.
+//! The identity-registry fields a twin document shows next to its properties, and the value
+//! types they share with the registry's REST models (`iot_protocol` re-exports them).
 
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{Timestamp, TwinError};
@@ -29,12 +30,14 @@ pub enum ConnectionState {
     Disconnected,
 }
 
-/// How the device authenticates (`authenticationType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How the device authenticates (`authenticationType`); `sas` when a registry body leaves it
+/// out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum AuthenticationType {
     /// `"sas"`: shared access keys.
+    #[default]
     Sas,
     /// `"selfSigned"`: an X.509 certificate identified by its thumbprint.
     SelfSigned,
@@ -45,14 +48,37 @@ pub enum AuthenticationType {
 }
 
 /// The X.509 thumbprints of a self-signed device (`x509Thumbprint`); both `null` otherwise.
+///
+/// Both are written even when `null`, as the hub does. An empty string on input reads as no
+/// thumbprint: the official Python service SDK's `create_device_with_x509` sends `""` for a
+/// secondary thumbprint not given, and Node's sends `""` for both. IoT Hub does not document
+/// empty thumbprints; we read them as absent, as `iot_protocol` reads empty keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct X509Thumbprint {
     /// `primaryThumbprint`.
+    #[serde(default, deserialize_with = "non_empty")]
     pub primary_thumbprint: Option<String>,
     /// `secondaryThumbprint`.
+    #[serde(default, deserialize_with = "non_empty")]
     pub secondary_thumbprint: Option<String>,
+}
+
+impl X509Thumbprint {
+    /// The thumbprints of a self-signed certificate and, optionally, of its successor.
+    pub fn new(primary: Option<String>, secondary: Option<String>) -> Self {
+        Self {
+            primary_thumbprint: primary,
+            secondary_thumbprint: secondary,
+        }
+    }
+}
+
+/// An optional string, with `""` read as none.
+fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|text| !text.is_empty()))
 }
 
 /// The device's capabilities (`capabilities`).
@@ -275,6 +301,20 @@ mod tests {
             RegistryInfo::new_device()
         );
         assert_eq!(map, json!({"other": 1}).as_object().unwrap().clone());
+    }
+
+    #[test]
+    fn empty_thumbprints_read_as_absent() {
+        let sent = json!({"primaryThumbprint": "AB12", "secondaryThumbprint": ""});
+        let read: X509Thumbprint = serde_json::from_value(sent).unwrap();
+        assert_eq!(read, X509Thumbprint::new(Some("AB12".into()), None));
+        let both_empty = json!({"primaryThumbprint": "", "secondaryThumbprint": ""});
+        let read: X509Thumbprint = serde_json::from_value(both_empty).unwrap();
+        assert_eq!(read, X509Thumbprint::default());
+        assert_eq!(
+            serde_json::to_value(read).unwrap(),
+            json!({"primaryThumbprint": null, "secondaryThumbprint": null})
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The device identity (`/devices/{id}`) and its authentication.
 
-use iot_twin::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize};
+use iot_twin::{
+    AuthenticationType, Capabilities, ConnectionState, DeviceStatus, Timestamp, X509Thumbprint,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::key::serde_option as key_serde;
 use crate::{DeviceId, SharedAccessKey};
@@ -58,7 +60,7 @@ pub struct Device {
     pub authentication: Option<AuthenticationMechanism>,
     /// What the device is (an IoT Edge device or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<DeviceCapabilities>,
+    pub capabilities: Option<Capabilities>,
     /// The device's scope (edge devices and their children).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_scope: Option<String>,
@@ -89,34 +91,6 @@ impl Device {
     }
 }
 
-/// Whether a device or module may connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum DeviceStatus {
-    /// It may connect (`enabled`).
-    Enabled,
-    /// It may not (`disabled`); a connected device is disconnected.
-    Disabled,
-}
-
-/// Whether a device or module is connected; PascalCase on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ConnectionState {
-    /// `Connected`.
-    Connected,
-    /// `Disconnected`.
-    Disconnected,
-}
-
-/// The capabilities of a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceCapabilities {
-    /// Whether the device is an IoT Edge device.
-    #[serde(default)]
-    pub iot_edge: bool,
-}
-
 /// How a device or module authenticates.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -132,21 +106,6 @@ pub struct AuthenticationMechanism {
     pub kind: Option<AuthenticationType>,
 }
 
-/// The kind of authentication a device or module uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum AuthenticationType {
-    /// Symmetric keys and SAS tokens (`sas`).
-    #[default]
-    Sas,
-    /// A self-signed X.509 certificate matched by thumbprint (`selfSigned`).
-    SelfSigned,
-    /// An X.509 certificate chained to a verified CA (`certificateAuthority`).
-    CertificateAuthority,
-    /// No authentication of its own (`none`; modules authenticated by their edge device).
-    None,
-}
-
 /// A primary and a secondary key. An empty string on input reads as no key, which asks the hub
 /// to generate one (Node's service SDK sends `""`). `Debug` redacts the keys.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -158,28 +117,6 @@ pub struct SymmetricKey {
     /// The secondary key.
     #[serde(default, with = "key_serde", skip_serializing_if = "Option::is_none")]
     pub secondary_key: Option<SharedAccessKey>,
-}
-
-/// The thumbprints of a self-signed certificate; both are written even when `null`, as the hub
-/// does. An empty string on input reads as no thumbprint: the official Python service SDK's
-/// `create_device_with_x509` sends `""` for a secondary thumbprint not given, and Node's sends
-/// `""` for both. IoT Hub does not document empty thumbprints; we read them as absent, as we read
-/// empty keys.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct X509Thumbprint {
-    /// The primary certificate's thumbprint.
-    #[serde(default, deserialize_with = "non_empty")]
-    pub primary_thumbprint: Option<String>,
-    /// The secondary certificate's thumbprint.
-    #[serde(default, deserialize_with = "non_empty")]
-    pub secondary_thumbprint: Option<String>,
-}
-
-/// An optional string, with `""` read as none.
-fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let value = Option::<String>::deserialize(deserializer)?;
-    Ok(value.filter(|text| !text.is_empty()))
 }
 
 #[cfg(test)]
@@ -282,28 +219,5 @@ mod tests {
             json!({"deviceId": "d", "authentication": {"symmetricKey": {"primaryKey": "s3cret!"}}});
         let err = serde_json::from_value::<Device>(bad_key).unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
-    }
-
-    #[test]
-    fn enums_use_the_wire_spelling() {
-        for (kind, text) in [
-            (AuthenticationType::Sas, "sas"),
-            (AuthenticationType::SelfSigned, "selfSigned"),
-            (
-                AuthenticationType::CertificateAuthority,
-                "certificateAuthority",
-            ),
-            (AuthenticationType::None, "none"),
-        ] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), json!(text));
-        }
-        assert_eq!(
-            serde_json::to_value(ConnectionState::Connected).unwrap(),
-            json!("Connected")
-        );
-        assert_eq!(
-            serde_json::to_value(DeviceStatus::Disabled).unwrap(),
-            json!("disabled")
-        );
     }
 }

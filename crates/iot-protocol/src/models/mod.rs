@@ -17,10 +17,7 @@ pub use configuration::{
     Configuration, ConfigurationContent, ConfigurationMetrics, ConfigurationQueriesTestInput,
     ConfigurationQueriesTestResponse,
 };
-pub use device::{
-    AuthenticationMechanism, AuthenticationType, ConnectionState, Device, DeviceCapabilities,
-    DeviceStatus, SymmetricKey, X509Thumbprint,
-};
+pub use device::{AuthenticationMechanism, Device, SymmetricKey};
 pub use device_job::{DeviceJob, DeviceJobError, DeviceJobOutcome, DeviceJobStatus};
 pub use job::{DeviceJobStatistics, JobRequest, JobResponse, JobStatus, JobType};
 pub use module::Module;
