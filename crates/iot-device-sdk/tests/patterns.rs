@@ -180,7 +180,7 @@ async fn configuration_reports_applied_error_and_follows_unrelated_versions() {
     )
     .await
     .unwrap();
-    assert_eq!(status.version.get(), version);
+    assert_eq!(status.desired_version.get(), version);
     reported_at(&hub, &id, "/firmware/desiredVersion", |v| v == version).await;
     let reported = reported_at(&hub, &id, "/firmware/status", |s| s == "applied").await;
     assert_eq!(reported, "applied");
@@ -241,9 +241,12 @@ async fn changes_during_an_apply_are_pending_and_only_the_latest_is_applied() {
     reported_at(&hub, &id, "/fanStatus/status", |s| s == "applying").await;
     set_desired(&hub, &id, json!({"settings": {"fan": 2}})).await;
     let last = set_desired(&hub, &id, json!({"settings": {"fan": 3}})).await;
-    let pending = within("pending", helper.wait_for(|s| s.version.get() == last))
-        .await
-        .unwrap();
+    let pending = within(
+        "pending",
+        helper.wait_for(|s| s.desired_version.get() == last),
+    )
+    .await
+    .unwrap();
     assert_eq!(pending.status, ApplyStatus::Pending);
     reported_at(&hub, &id, "/fanStatus/status", |s| s == "pending").await;
 
@@ -304,13 +307,13 @@ async fn configuration_resumes_after_an_outage_and_a_restart() {
         .unwrap();
     let status = within("resumed", helper.wait_for(|_| true)).await.unwrap();
     assert_eq!(
-        (status.status, status.version.get()),
+        (status.status, status.desired_version.get()),
         (ApplyStatus::Applied, latest)
     );
     let newer = set_desired(&hub, &id, json!({"firmware": {"version": "4"}})).await;
     within(
         "applied",
-        helper.wait_for(|s| s.version.get() == newer && s.status == ApplyStatus::Applied),
+        helper.wait_for(|s| s.desired_version.get() == newer && s.status == ApplyStatus::Applied),
     )
     .await
     .unwrap();

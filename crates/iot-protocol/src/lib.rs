@@ -43,6 +43,8 @@
 //!   [`ErrorCode`], [`ErrorBody`], [`ErrorDetail`]. The registry's value types
 //!   ([`DeviceStatus`], [`ConnectionState`], [`AuthenticationType`], [`X509Thumbprint`],
 //!   [`Capabilities`]) are `iot_twin`'s, re-exported: twins and identities share them.
+//! - Device management: [`patterns`], the names and reported shapes of the reboot,
+//!   factory-reset and configuration patterns.
 //! - Errors: [`ProtocolError`] for input that breaks a format, [`SasError`] for tokens that
 //!   parse but do not grant access.
 #![forbid(unsafe_code)]
@@ -61,6 +63,7 @@ mod if_match;
 mod key;
 mod message;
 mod models;
+pub mod patterns;
 mod policy;
 mod resource;
 mod sas;

@@ -4,74 +4,24 @@
 
 mod watcher;
 
-use std::fmt::{self, Display};
+use std::fmt::Display;
 use std::future::Future;
 
-use iot_twin::TwinVersion;
+use iot_protocol::patterns::ConfigurationStatus;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::path::PropertyPath;
 use crate::{DeviceClient, Error};
 
-/// What the device reports about a desired configuration section, in `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ApplyStatus {
-    /// `pending`: the content was received and waits while an older one is being applied.
-    Pending,
-    /// `applying`: the application is applying the content.
-    Applying,
-    /// `applied`: the content is in effect.
-    Applied,
-    /// `error`: applying failed; `message` says why.
-    Error,
-}
-
-impl ApplyStatus {
-    /// The reported spelling: `pending`, `applying`, `applied` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Applying => "applying",
-            Self::Applied => "applied",
-            Self::Error => "error",
-        }
-    }
-
-    /// The status a reported spelling names.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Applying, Self::Applied, Self::Error]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
-}
-
-impl Display for ApplyStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The helper's latest status: what it reported (or is reporting) about which desired
-/// version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SectionStatus {
-    /// The desired `$version` the status is about (`desiredVersion`).
-    pub version: TwinVersion,
-    /// The status.
-    pub status: ApplyStatus,
-    /// Why applying failed, for [`ApplyStatus::Error`].
-    pub message: Option<String>,
-}
-
 /// The configuration pattern for one section of desired properties (`firmware`, or any path
 /// the application names, such as `settings.telemetry`).
 ///
 /// [`DesiredConfiguration::spawn`] starts a task, driven by the client's stream of desired
 /// changes ([`DeviceClient::desired_changes`]), that calls the application's `apply` callback
-/// with the section's content whenever it changes, and reports under the reported path (the
-/// same path unless [`DesiredConfiguration::reported_path`] says otherwise):
+/// with the section's content whenever it changes, and reports a [`ConfigurationStatus`]
+/// under the reported path (the same path unless [`DesiredConfiguration::reported_path`] says
+/// otherwise):
 ///
 /// ```json
 /// {"firmware": {"status": "applied", "desiredVersion": 7, "message": null}}
@@ -104,7 +54,7 @@ pub struct SectionStatus {
 ///     Ok::<(), String>(())
 /// })?;
 /// let status = firmware.wait_for(|s| s.status == ApplyStatus::Applied).await?;
-/// println!("firmware applied at desired version {}", status.version);
+/// println!("firmware applied at desired version {}", status.desired_version);
 /// # Ok(())
 /// # }
 /// ```
@@ -164,13 +114,13 @@ impl DesiredConfiguration {
 /// A running [`DesiredConfiguration`] helper: its latest status, and a way to stop it.
 #[derive(Debug)]
 pub struct ConfigurationHandle {
-    status: watch::Receiver<Option<SectionStatus>>,
+    status: watch::Receiver<Option<ConfigurationStatus>>,
     task: JoinHandle<()>,
 }
 
 impl ConfigurationHandle {
     /// The latest status (`None` before the section was first seen).
-    pub fn status(&self) -> Option<SectionStatus> {
+    pub fn status(&self) -> Option<ConfigurationStatus> {
         self.status.borrow().clone()
     }
 
@@ -181,8 +131,8 @@ impl ConfigurationHandle {
     /// [`Error::Closed`] when the helper stopped first.
     pub async fn wait_for(
         &mut self,
-        mut accept: impl FnMut(&SectionStatus) -> bool,
-    ) -> Result<SectionStatus, Error> {
+        mut accept: impl FnMut(&ConfigurationStatus) -> bool,
+    ) -> Result<ConfigurationStatus, Error> {
         let status = self
             .status
             .wait_for(|status| status.as_ref().is_some_and(&mut accept))
@@ -194,24 +144,5 @@ impl ConfigurationHandle {
     /// Stops the helper; an `apply` callback under way is dropped.
     pub fn stop(self) {
         self.task.abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_round_trip_their_spelling() {
-        for status in [
-            ApplyStatus::Pending,
-            ApplyStatus::Applying,
-            ApplyStatus::Applied,
-            ApplyStatus::Error,
-        ] {
-            assert_eq!(ApplyStatus::parse(status.as_str()), Some(status));
-            assert_eq!(status.to_string(), status.as_str());
-        }
-        assert_eq!(ApplyStatus::parse("Applied"), None);
     }
 }

@@ -28,15 +28,18 @@
 //! # Layout
 //!
 //! - [`DeviceOperation`] (`operation.rs`): reboot and factory reset.
-//! - [`DesiredConfiguration`], [`ConfigurationHandle`], [`ApplyStatus`], [`SectionStatus`]
-//!   (`configuration.rs`), with the helper's task and state machine in
-//!   `configuration/watcher.rs`.
+//! - [`DesiredConfiguration`], [`ConfigurationHandle`] (`configuration.rs`), with the
+//!   helper's task and state machine in `configuration/watcher.rs`.
 //! - [`PropertyPath`] (`path.rs`): dotted paths into properties.
+//! - The names and reported shapes, from `iot_protocol::patterns` ([`ApplyStatus`],
+//!   [`ConfigurationStatus`], [`OperationNames`], [`STATUS_ERROR`]), which the back end's
+//!   helpers read too.
 
 mod configuration;
 mod operation;
 mod path;
 
-pub use configuration::{ApplyStatus, ConfigurationHandle, DesiredConfiguration, SectionStatus};
-pub use operation::{DeviceOperation, OPERATION_ERROR};
+pub use configuration::{ConfigurationHandle, DesiredConfiguration};
+pub use iot_protocol::patterns::{ApplyStatus, ConfigurationStatus, OperationNames, STATUS_ERROR};
+pub use operation::DeviceOperation;
 pub use path::PropertyPath;

@@ -7,59 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use iot_methods::{HandlerError, MethodRequest, MethodResponse};
-use serde_json::{Map, Value, json};
+use iot_protocol::patterns::{OperationNames, OperationReport};
+use serde_json::{Value, json};
 
 use super::path::now;
 use crate::{DeviceClient, Error, WeakDeviceClient};
-
-/// The reported status of an operation that failed, with the reason in `message`.
-pub const OPERATION_ERROR: &str = "error";
-
-/// The names one operation uses on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Names {
-    /// The default method name.
-    method: &'static str,
-    /// The key under `iothubDM`.
-    key: &'static str,
-    /// The method's answer.
-    started: &'static str,
-    /// The 409 answer while one runs.
-    busy: &'static str,
-    /// The status while it runs.
-    running: &'static str,
-    /// The status once it is done.
-    done: &'static str,
-    /// The time it started.
-    started_time: &'static str,
-    /// The time it last completed.
-    done_time: &'static str,
-}
-
-/// The names of the Node reboot samples (PROTOCOL 15): method `reboot`, answer
-/// `"Reboot started"`, `startedRebootTime` and `lastReboot`.
-const REBOOT: Names = Names {
-    method: "reboot",
-    key: "reboot",
-    started: "Reboot started",
-    busy: "A reboot is already in progress",
-    running: "rebooting",
-    done: "rebooted",
-    started_time: "startedRebootTime",
-    done_time: "lastReboot",
-};
-
-/// IoT Hub's samples name no factory-reset properties; these follow the reboot ones.
-const FACTORY_RESET: Names = Names {
-    method: "factoryReset",
-    key: "factoryReset",
-    started: "Factory reset started",
-    busy: "A factory reset is already in progress",
-    running: "resetting",
-    done: "reset",
-    started_time: "startedFactoryResetTime",
-    done_time: "lastFactoryReset",
-};
 
 /// A device-management operation started by a direct method: **reboot** or **factory reset**
 /// (PROTOCOL 15).
@@ -74,6 +26,9 @@ const FACTORY_RESET: Names = Names {
 /// | the method arrives | `status: "rebooting"`, `startedRebootTime` (`"resetting"`, `startedFactoryResetTime`) |
 /// | the callback succeeds | `status: "rebooted"`, `lastReboot` (`"reset"`, `lastFactoryReset`) |
 /// | the callback fails | `status: "error"`, `message` (the error) |
+///
+/// The names are [`OperationNames::REBOOT`] and [`OperationNames::FACTORY_RESET`], which the
+/// back end's helpers read too.
 ///
 /// Times are written as IoT Hub writes them (`2026-11-26T10:04:26.7760180Z`), from the device's
 /// clock. A device whose reboot really restarts the process calls [`DeviceOperation::resume`]
@@ -97,22 +52,22 @@ const FACTORY_RESET: Names = Names {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceOperation {
-    names: Names,
+    names: OperationNames,
     method: String,
 }
 
 impl DeviceOperation {
     /// Reboot: method `reboot`, reported under `iothubDM.reboot`.
     pub fn reboot() -> Self {
-        Self::new(REBOOT)
+        Self::new(OperationNames::REBOOT)
     }
 
     /// Factory reset: method `factoryReset`, reported under `iothubDM.factoryReset`.
     pub fn factory_reset() -> Self {
-        Self::new(FACTORY_RESET)
+        Self::new(OperationNames::FACTORY_RESET)
     }
 
-    fn new(names: Names) -> Self {
+    fn new(names: OperationNames) -> Self {
         Self {
             names,
             method: names.method.to_owned(),
@@ -131,25 +86,9 @@ impl DeviceOperation {
         &self.method
     }
 
-    /// Where progress is reported: `iothubDM.reboot` or `iothubDM.factoryReset`.
-    pub fn reported_path(&self) -> String {
-        format!("iothubDM.{}", self.names.key)
-    }
-
-    /// The status while the operation runs: `rebooting` or `resetting`.
-    pub fn running_status(&self) -> &'static str {
-        self.names.running
-    }
-
-    /// The status once it succeeded: `rebooted` or `reset`.
-    pub fn done_status(&self) -> &'static str {
-        self.names.done
-    }
-
-    /// The reported property holding when it last succeeded: `lastReboot` or
-    /// `lastFactoryReset`.
-    pub fn done_time_property(&self) -> &'static str {
-        self.names.done_time
+    /// The names reported on the wire: where (`iothubDM.reboot`), the statuses and the times.
+    pub fn names(&self) -> &OperationNames {
+        &self.names
     }
 
     /// Answers the method on `client` from now on: at once, then `work(payload)` runs in a task
@@ -184,23 +123,17 @@ impl DeviceOperation {
     /// The errors of [`DeviceClient::get_twin`] and [`DeviceClient::report`].
     pub async fn resume(&self, client: &DeviceClient) -> Result<bool, Error> {
         let twin = client.get_twin().await?;
-        let status = twin
-            .reported()
-            .content()
-            .get("iothubDM")
-            .and_then(|dm| dm.get(self.names.key))
-            .and_then(|section| section.get("status"));
-        if status.and_then(Value::as_str) != Some(self.names.running) {
+        if self.names.status(twin.reported().content()) != Some(self.names.running) {
             return Ok(false);
         }
-        client.report(&done(self.names)).await?;
+        client.report(&done(&self.names)).await?;
         Ok(true)
     }
 }
 
 /// What the method handler and the task it starts share.
 struct Shared<F> {
-    names: Names,
+    names: OperationNames,
     client: WeakDeviceClient,
     busy: AtomicBool,
     work: F,
@@ -215,9 +148,9 @@ where
     /// Answers a call: 409 while a run is under way, else 200 and a new run.
     fn start(self: Arc<Self>, request: MethodRequest) -> Result<MethodResponse, HandlerError> {
         if self.busy.swap(true, Ordering::SeqCst) {
-            return Ok(MethodResponse::new(409, json!(self.names.busy)));
+            return Ok(MethodResponse::new(409, json!(self.names.busy_answer)));
         }
-        let answer = MethodResponse::ok(json!(self.names.started));
+        let answer = MethodResponse::ok(json!(self.names.started_answer));
         let (_, _, payload) = request.into_parts();
         let work = (self.work)(payload);
         tokio::spawn(self.run(work));
@@ -227,10 +160,13 @@ where
     /// Reports the start, awaits the work, reports the outcome.
     async fn run(self: Arc<Self>, work: Fut) {
         let _idle = Idle(&self.busy);
-        self.report(started(self.names)).await;
+        let started = OperationReport::Started { at: now() };
+        self.report(self.names.patch(&started)).await;
         let outcome = match work.await {
-            Ok(()) => done(self.names),
-            Err(error) => failed(self.names, &error.to_string()),
+            Ok(()) => done(&self.names),
+            Err(error) => self.names.patch(&OperationReport::Failed {
+                message: error.to_string(),
+            }),
         };
         self.report(outcome).await;
     }
@@ -256,50 +192,24 @@ impl Drop for Idle<'_> {
     }
 }
 
-fn section(names: Names, content: Value) -> Value {
-    let mut operation = Map::new();
-    operation.insert(names.key.to_owned(), content);
-    let mut dm = Map::new();
-    dm.insert("iothubDM".to_owned(), Value::Object(operation));
-    Value::Object(dm)
-}
-
-fn started(names: Names) -> Value {
-    section(
-        names,
-        json!({"status": names.running, names.started_time: now(), "message": null}),
-    )
-}
-
-fn done(names: Names) -> Value {
-    section(names, json!({"status": names.done, names.done_time: now()}))
-}
-
-fn failed(names: Names, message: &str) -> Value {
-    section(
-        names,
-        json!({"status": OPERATION_ERROR, "message": message}),
-    )
+/// The report that `names`' operation is done, now.
+fn done(names: &OperationNames) -> Value {
+    names.patch(&OperationReport::Done { at: now() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iot_twin::Timestamp;
 
     #[test]
-    fn reports_follow_the_sample_names() {
-        let start = started(REBOOT);
-        let reboot = &start["iothubDM"]["reboot"];
-        assert_eq!(reboot["status"], "rebooting");
-        assert!(reboot["startedRebootTime"].is_string());
-        assert_eq!(reboot["message"], Value::Null);
-        let end = done(FACTORY_RESET);
-        assert_eq!(end["iothubDM"]["factoryReset"]["status"], "reset");
-        assert!(end["iothubDM"]["factoryReset"]["lastFactoryReset"].is_string());
-        let error = failed(REBOOT, "disk busy");
-        assert_eq!(
-            error,
-            json!({"iothubDM": {"reboot": {"status": "error", "message": "disk busy"}}})
+    fn done_reports_carry_the_time() {
+        let report = done(&OperationNames::REBOOT);
+        let time = &report["iothubDM"]["reboot"]["lastReboot"];
+        assert!(
+            time.as_str()
+                .is_some_and(|t| t.parse::<Timestamp>().is_ok()),
+            "{time}"
         );
     }
 
@@ -307,13 +217,9 @@ mod tests {
     fn names_and_overrides() {
         let reboot = DeviceOperation::reboot().method_name("rebootDevice");
         assert_eq!(reboot.method(), "rebootDevice");
-        assert_eq!(reboot.reported_path(), "iothubDM.reboot");
-        assert_eq!(
-            (reboot.running_status(), reboot.done_status()),
-            ("rebooting", "rebooted")
-        );
+        assert_eq!(reboot.names(), &OperationNames::REBOOT);
         let reset = DeviceOperation::factory_reset();
         assert_eq!(reset.method(), "factoryReset");
-        assert_eq!(reset.done_time_property(), "lastFactoryReset");
+        assert_eq!(reset.names(), &OperationNames::FACTORY_RESET);
     }
 }

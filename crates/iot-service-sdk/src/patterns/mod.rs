@@ -5,7 +5,8 @@
 //! [`ProgressSnapshot`]).
 //!
 //! The devices run the matching helpers of `iot_device_sdk::patterns`, which report under the
-//! names these read ([`STATUS_ERROR`], [`CONFIGURATION_STATUSES`], `iothubDM.reboot`, ...).
+//! names these read, defined once in `iot_protocol::patterns` ([`OperationNames`],
+//! [`ApplyStatus`], [`STATUS_ERROR`], ...).
 //!
 //! ```no_run
 //! # async fn run(client: iot_service_sdk::ServiceClient) -> Result<(), iot_service_sdk::ServiceError> {
@@ -34,16 +35,17 @@
 //! - [`Rollout`], [`RolloutBuilder`], [`RolloutHandle`] (`rollout.rs`): configuration roll-outs.
 //! - [`ProgressQuery`] (`progress.rs`), [`ProgressStream`] (`stream.rs`), [`ProgressSnapshot`]
 //!   with [`DeviceFailure`] and [`ProgressOutcome`] (`snapshot.rs`): following progress.
-//! - The names the device helpers report under (`names.rs`).
+//! - The names the device helpers report under, re-exported from `iot_protocol::patterns`.
 
-mod names;
 mod operation;
 mod progress;
 mod rollout;
 mod snapshot;
 mod stream;
 
-pub use names::{CONFIGURATION_STATUSES, DESIRED_VERSION, STATUS_APPLIED, STATUS_ERROR};
+pub use iot_protocol::patterns::{
+    ApplyStatus, ConfigurationStatus, DESIRED_VERSION, OperationNames, STATUS_ERROR,
+};
 pub use operation::{FleetOperation, OperationJob};
 pub use progress::ProgressQuery;
 pub use rollout::{Rollout, RolloutBuilder, RolloutHandle};

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use iot_methods::MethodInvocation;
+use iot_protocol::patterns::OperationNames;
 use iot_protocol::{DeviceJob, JobId, JobResponse};
 use iot_twin::Timestamp;
 use serde_json::Value;
 
-use super::names::{FACTORY_RESET, OperationNames, REBOOT};
 use super::{ProgressQuery, ProgressStream};
 use crate::{Filter, QueryItems, ScheduledJob, ServiceClient, ServiceError, field};
 
@@ -52,13 +52,13 @@ impl FleetOperation {
     /// Reboot: method `reboot`, progress under `iothubDM.reboot` (`rebooting`, then
     /// `rebooted` with `lastReboot`, or `error`).
     pub fn reboot() -> Self {
-        Self::new(REBOOT)
+        Self::new(OperationNames::REBOOT)
     }
 
     /// Factory reset: method `factoryReset`, progress under `iothubDM.factoryReset`
     /// (`resetting`, then `reset` with `lastFactoryReset`, or `error`).
     pub fn factory_reset() -> Self {
-        Self::new(FACTORY_RESET)
+        Self::new(OperationNames::FACTORY_RESET)
     }
 
     fn new(names: OperationNames) -> Self {
@@ -207,11 +207,9 @@ impl OperationJob {
     /// device's; a device clock running behind by more than the time between scheduling and
     /// its report keeps it pending.
     pub fn progress_query(&self) -> ProgressQuery {
-        let started = format!(
-            "properties.reported.{}.{}",
-            self.names.section, self.names.started_time
-        );
-        ProgressQuery::new(self.names.section)
+        let section = self.names.section();
+        let started = format!("properties.reported.{section}.{}", self.names.started_time);
+        ProgressQuery::new(&section)
             .scope(Filter::text(&self.condition))
             .current(field(&started).ge(self.since.to_string()))
             .succeeded([self.names.done])

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use iot_protocol::patterns::{MESSAGE, STATUS, STATUS_ERROR};
 use iot_protocol::{DeviceJob, JobId};
 use iot_twin::query::{Collection, Constant, Expr};
 
@@ -59,7 +60,7 @@ impl ProgressQuery {
             scope: Filter::text("*"),
             current: None,
             succeeded: Vec::new(),
-            failed: vec![super::names::STATUS_ERROR.to_owned()],
+            failed: vec![STATUS_ERROR.to_owned()],
             job: None,
         }
     }
@@ -126,8 +127,8 @@ impl ProgressQuery {
     /// The queries of one round, checked.
     pub(crate) fn compile(&self) -> Result<Compiled, ServiceError> {
         let reported = format!("properties.reported.{}", self.section);
-        let status = format!("{reported}.status");
-        let message = format!("{reported}.message");
+        let status = format!("{reported}.{STATUS}");
+        let message = format!("{reported}.{MESSAGE}");
         let scope = always_true_as_none(self.scope.clone().into_expr()?);
         let current = match &self.current {
             Some(filter) => always_true_as_none(filter.clone().into_expr()?),

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use iot_protocol::patterns::{ApplyStatus, DESIRED_VERSION, STATUS};
 use iot_protocol::{Configuration, ConfigurationId, IfMatch};
 use serde_json::Value;
 
-use super::names::{CONFIGURATION_STATUSES, DESIRED_VERSION, STATUS_APPLIED};
 use super::{ProgressQuery, ProgressStream};
 use crate::{
     ConfigurationBuilder, ConfigurationContent, ConfigurationCounts, Filter, ServiceClient,
@@ -140,7 +140,7 @@ impl RolloutBuilder {
         for (name, value) in &self.labels {
             builder = builder.label(name, value);
         }
-        for status in CONFIGURATION_STATUSES {
+        for status in ApplyStatus::ALL.map(ApplyStatus::as_str) {
             builder = builder.metric(status, &metric_query(&self.id, &reported, status));
         }
         Ok(Rollout {
@@ -162,7 +162,7 @@ fn current(id: &str, reported: &str) -> String {
 /// The custom metric counting the devices that report `status` for configuration `id`.
 fn metric_query(id: &str, reported: &str, status: &str) -> String {
     format!(
-        "SELECT deviceId FROM devices WHERE {} AND properties.reported.{reported}.status = '{status}'",
+        "SELECT deviceId FROM devices WHERE {} AND properties.reported.{reported}.{STATUS} = '{status}'",
         current(id, reported)
     )
 }
@@ -189,7 +189,7 @@ impl RolloutHandle {
         ProgressQuery::new(&self.reported)
             .scope(Filter::text(&self.target))
             .current(Filter::text(&current(self.id.as_str(), &self.reported)))
-            .succeeded([STATUS_APPLIED])
+            .succeeded([ApplyStatus::Applied.as_str()])
     }
 
     /// Follows the devices' progress (see [`ProgressStream`]).

@@ -15,13 +15,14 @@ use std::future::{Future, pending};
 use std::pin::Pin;
 
 use futures_util::StreamExt;
+use iot_protocol::patterns::{ApplyStatus, ConfigurationStatus, DESIRED_VERSION};
 use iot_twin::TwinVersion;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{ApplyStatus, SectionStatus};
 use crate::patterns::path::PropertyPath;
 use crate::{DesiredChanges, DeviceClient, Error, WeakDeviceClient};
 
@@ -29,7 +30,7 @@ use crate::{DesiredChanges, DeviceClient, Error, WeakDeviceClient};
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Step {
     /// Report a status.
-    Status(SectionStatus),
+    Status(ConfigurationStatus),
     /// Report only that the status now concerns a newer desired version.
     Version(TwinVersion),
     /// Call the application's callback with this content.
@@ -47,7 +48,7 @@ pub(super) struct Tracker {
     /// Newer content waiting for the running one, and its version.
     waiting: Option<(TwinVersion, Value)>,
     /// The latest status.
-    current: Option<SectionStatus>,
+    current: Option<ConfigurationStatus>,
     /// The version the section was reported `applied` at before the helper started.
     resumed: Option<TwinVersion>,
 }
@@ -62,7 +63,7 @@ impl Tracker {
     }
 
     /// The latest status.
-    pub(super) fn current(&self) -> Option<SectionStatus> {
+    pub(super) fn current(&self) -> Option<ConfigurationStatus> {
         self.current.clone()
     }
 
@@ -117,8 +118,8 @@ impl Tracker {
             *at = version;
         }
         match self.current.as_mut() {
-            Some(current) if current.version < version => {
-                current.version = version;
+            Some(current) if current.desired_version < version => {
+                current.desired_version = version;
                 vec![Step::Version(version)]
             }
             _ => Vec::new(),
@@ -139,29 +140,28 @@ impl Tracker {
         self.set(next)
     }
 
-    fn set(&mut self, status: SectionStatus) -> Step {
+    fn set(&mut self, status: ConfigurationStatus) -> Step {
         self.current = Some(status.clone());
         Step::Status(status)
     }
 }
 
-fn status(version: TwinVersion, status: ApplyStatus, message: Option<String>) -> SectionStatus {
-    SectionStatus {
-        version,
-        status,
+fn status(
+    version: TwinVersion,
+    status: ApplyStatus,
+    message: Option<String>,
+) -> ConfigurationStatus {
+    ConfigurationStatus {
         message,
+        ..ConfigurationStatus::new(status, version)
     }
 }
 
 /// The reported patch for a step (`None` for [`Step::Apply`]).
 pub(super) fn patch(reported: &PropertyPath, step: &Step) -> Option<Value> {
     let content = match step {
-        Step::Status(status) => json!({
-            "status": status.status.as_str(),
-            "desiredVersion": status.version.get(),
-            "message": status.message,
-        }),
-        Step::Version(version) => json!({"desiredVersion": version.get()}),
+        Step::Status(status) => serde_json::to_value(status).ok()?,
+        Step::Version(version) => json!({DESIRED_VERSION: version.get()}),
         Step::Apply(_) => return None,
     };
     Some(reported.nest(content))
@@ -176,7 +176,7 @@ struct Watcher<F> {
     desired: PropertyPath,
     reported: PropertyPath,
     apply: F,
-    status: watch::Sender<Option<SectionStatus>>,
+    status: watch::Sender<Option<ConfigurationStatus>>,
     reports: mpsc::UnboundedSender<Value>,
 }
 
@@ -187,7 +187,7 @@ pub(super) fn start<F, Fut, E>(
     desired: PropertyPath,
     reported: PropertyPath,
     apply: F,
-    status: watch::Sender<Option<SectionStatus>>,
+    status: watch::Sender<Option<ConfigurationStatus>>,
 ) -> JoinHandle<()>
 where
     F: Fn(Value) -> Fut + Send + Sync + 'static,
@@ -269,9 +269,8 @@ where
         let client = self.client.upgrade()?;
         let twin = client.get_twin().await.ok()?;
         let section = self.reported.find_in(twin.reported().content())?;
-        let applied = section.get("status").and_then(Value::as_str) == Some("applied");
-        let version = section.get("desiredVersion").and_then(Value::as_u64)?;
-        applied.then(|| TwinVersion::new(version)).flatten()
+        let reported = ConfigurationStatus::deserialize(section).ok()?;
+        (reported.status == ApplyStatus::Applied).then_some(reported.desired_version)
     }
 }
 
@@ -298,10 +297,9 @@ mod tests {
     }
 
     fn st(n: u64, status: ApplyStatus, message: Option<&str>) -> Step {
-        Step::Status(SectionStatus {
-            version: v(n),
-            status,
+        Step::Status(ConfigurationStatus {
             message: message.map(str::to_owned),
+            ..ConfigurationStatus::new(status, v(n))
         })
     }
 
@@ -333,7 +331,11 @@ mod tests {
         );
         let current = tracker.current().unwrap();
         assert_eq!(
-            (current.version, current.status, current.message.as_deref()),
+            (
+                current.desired_version,
+                current.status,
+                current.message.as_deref()
+            ),
             (v(3), ApplyStatus::Error, Some("no space"))
         );
         assert_eq!(tracker.on_desired(v(3), Some(json!(1))), []);
