@@ -3,6 +3,11 @@
 //!
 //! Pure and sans-IO: nothing here opens a socket, spawns a task or reads a clock.
 //!
+//! Rules that direct methods share with the twin topics live once, in `iot-twin` (also pure):
+//! [`RequestId`] wraps [`iot_twin::RequestId`] and only adds the narrower rule for the ids the
+//! hub chooses (printable ASCII), and [`topic`] reads and writes its `?$rid=...&k=v` properties
+//! with [`iot_twin::TopicProperties`].
+//!
 //! # Layout
 //! - [`MethodName`], [`RequestId`]: validated names and request ids.
 //! - [`payload`]: the JSON payload rules and wire encoding.

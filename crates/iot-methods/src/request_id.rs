@@ -3,16 +3,19 @@
 use std::fmt;
 use std::str::FromStr;
 
+use iot_twin::TopicError;
+
 use crate::Error;
 
 /// The request id of one method call, echoed verbatim by the device in its response.
 ///
-/// The hub chooses request ids; devices never make them up. We accept any non-empty string of
-/// printable ASCII (space through `~`) of at most [`RequestId::MAX_LEN`] bytes. IoT Hub
-/// documents no rule beyond "a property value"; printable ASCII covers what hubs and SDKs
-/// generate (decimal counters, UUIDs) and the 128-byte bound keeps a hostile peer from making us
-/// store large strings. On the topic the id is percent-encoded (see [`crate::topic`]), so any
-/// such id survives the trip.
+/// The hub chooses request ids; devices never make them up. This is [`iot_twin::RequestId`],
+/// the `$rid` of every IoT Hub topic (non-empty, at most [`RequestId::MAX_LEN`] bytes, no
+/// control characters), narrowed to printable ASCII (space through `~`). IoT Hub documents no
+/// rule beyond "a property value"; printable ASCII covers what hubs and SDKs generate (decimal
+/// counters, UUIDs) and the 128-byte bound keeps a hostile peer from making us store large
+/// strings. On the topic the id is percent-encoded (see [`crate::topic`]), so any such id
+/// survives the trip.
 ///
 /// ```
 /// use iot_methods::RequestId;
@@ -21,62 +24,55 @@ use crate::Error;
 /// assert_eq!(rid.as_str(), "1f");
 /// assert!("".parse::<RequestId>().is_err());
 /// assert!("tab\there".parse::<RequestId>().is_err());
+/// assert!("défaut".parse::<RequestId>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(String);
+pub struct RequestId(iot_twin::RequestId);
 
 impl RequestId {
     /// Longest accepted request id, in bytes.
-    pub const MAX_LEN: usize = 128;
+    pub const MAX_LEN: usize = iot_twin::RequestId::MAX_LEN;
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The id as an owned string.
     pub fn into_string(self) -> String {
-        self.0
+        self.0.into_string()
     }
 
     /// The id for a counter value: its decimal form, which needs no percent-encoding.
     pub(crate) fn from_counter(counter: u64) -> Self {
-        Self(counter.to_string())
+        Self(iot_twin::RequestId::from_counter(counter))
     }
 
     /// The counter value this id stands for, when it is the canonical decimal form of one.
     pub(crate) fn to_counter(&self) -> Option<u64> {
-        let text = self.0.as_str();
-        let canonical = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
-        if canonical { text.parse().ok() } else { None }
-    }
-
-    fn validate(rid: &str) -> Result<(), Error> {
-        if rid.is_empty() {
-            return Err(Error::EmptyRequestId);
-        }
-        if rid.len() > Self::MAX_LEN {
-            return Err(Error::RequestIdTooLong {
-                len: rid.len(),
-                max: Self::MAX_LEN,
-            });
-        }
-        match rid.chars().find(|c| !matches!(c, ' '..='~')) {
-            Some(character) => Err(Error::RequestIdNotPrintable {
-                rid: rid.to_owned(),
-                character,
-            }),
-            None => Ok(()),
-        }
+        self.0.to_counter()
     }
 }
 
 impl FromStr for RequestId {
     type Err = Error;
 
+    /// The shared rules of [`iot_twin::RequestId`] first (empty, then too long), then the
+    /// narrower one of this type, naming the first character outside printable ASCII.
     fn from_str(rid: &str) -> Result<Self, Error> {
-        Self::validate(rid)?;
-        Ok(Self(rid.to_owned()))
+        let id = rid
+            .parse::<iot_twin::RequestId>()
+            .map_err(|error| match error {
+                TopicError::EmptyRequestId => Error::EmptyRequestId,
+                TopicError::RequestIdTooLong { len, max } => Error::RequestIdTooLong { len, max },
+                // The shared rules refuse nothing else but control characters, which are outside
+                // printable ASCII too.
+                _ => not_printable(rid),
+            })?;
+        if unprintable(rid).is_some() {
+            return Err(not_printable(rid));
+        }
+        Ok(Self(id))
     }
 }
 
@@ -84,20 +80,32 @@ impl TryFrom<String> for RequestId {
     type Error = Error;
 
     fn try_from(rid: String) -> Result<Self, Error> {
-        Self::validate(&rid)?;
-        Ok(Self(rid))
+        rid.parse()
     }
 }
 
 impl AsRef<str> for RequestId {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The first character of `rid` outside printable ASCII.
+fn unprintable(rid: &str) -> Option<char> {
+    rid.chars().find(|c| !matches!(c, ' '..='~'))
+}
+
+/// The error for `rid`, which holds a character outside printable ASCII.
+fn not_printable(rid: &str) -> Error {
+    Error::RequestIdNotPrintable {
+        rid: rid.to_owned(),
+        character: unprintable(rid).unwrap_or(char::REPLACEMENT_CHARACTER),
     }
 }
 
@@ -139,24 +147,15 @@ mod tests {
     }
 
     #[test]
-    fn counter_form_is_canonical_decimal() {
+    fn counter_form_is_the_shared_one() {
         assert_eq!(RequestId::from_counter(42).as_str(), "42");
         assert_eq!(RequestId::from_counter(42).to_counter(), Some(42));
-        for other in [
-            "042",
-            "0",
-            "+42",
-            "-1",
-            "4 2",
-            "abc",
-            "18446744073709551616",
-        ] {
-            assert_eq!(
-                other.parse::<RequestId>().unwrap().to_counter(),
-                None,
-                "{other}"
-            );
-        }
+        assert_eq!(rid_counter("042"), None);
+        assert_eq!(rid_counter("7"), Some(7));
+    }
+
+    fn rid_counter(text: &str) -> Option<u64> {
+        text.parse::<RequestId>().unwrap().to_counter()
     }
 
     proptest! {

@@ -10,18 +10,19 @@
 //! a topic without that `/` rather than accept what IoT Hub never sends.
 //!
 //! The method name travels verbatim (the SDKs do not decode it; [`MethodName`] forbids the
-//! characters that would break the topic). The request id is percent-encoded when written
-//! (everything but ASCII letters, digits and `-._~`, as the Python SDK encodes it) and
-//! percent-decoded when read; `+` always stays `+`, never a space. A malformed escape such as
-//! `%zz` is kept literally, as Python's `unquote` does. Further `&key=value` properties after
-//! `$rid` are tolerated and ignored; property keys are percent-decoded too, so `%24rid` is
-//! `$rid`.
+//! characters that would break the topic). The properties after `?` are read and written by
+//! [`iot_twin::TopicProperties`], the codec the twin topics use too: the request id is
+//! percent-encoded when written (everything but ASCII letters, digits and `-._~`, as the Python
+//! SDK encodes it) and percent-decoded when read; `+` always stays `+`, never a space. A
+//! malformed escape such as `%zz` is kept literally, as Python's `unquote` does. Further
+//! `&key=value` properties after `$rid` are tolerated and ignored; property keys are
+//! percent-decoded too, so `%24rid` is `$rid`.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use iot_twin::{PropertyError, TopicProperties};
 
 use crate::{Error, MethodName, RequestId};
 
@@ -33,13 +34,7 @@ const REQUEST_PREFIX: &str = "$iothub/methods/POST/";
 /// Start of every response topic.
 const RESPONSE_PREFIX: &str = "$iothub/methods/res/";
 /// The property that carries the request id.
-const RID_KEY: &str = "$rid";
-/// Bytes percent-encoded in a request id: all but ASCII letters, digits and `-._~`.
-const RID_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const RID_KEY: &str = TopicProperties::REQUEST_ID;
 
 /// The topic of a method request, `$iothub/methods/POST/{name}/?$rid={rid}`.
 ///
@@ -183,57 +178,47 @@ fn write_response(out: &mut impl fmt::Write, status: i32, rid: &RequestId) -> fm
 }
 
 fn encode(rid: &RequestId) -> impl fmt::Display + '_ {
-    utf8_percent_encode(rid.as_str(), RID_ENCODE)
+    TopicProperties::encode(rid.as_str())
 }
 
-/// Splits `topic` after `prefix` into its one path segment and its query.
-fn split<'t>(topic: &'t str, prefix: &'static str) -> Result<(&'t str, &'t str), Error> {
+/// Splits `topic` after `prefix` into its one path segment and its properties.
+fn split<'t>(
+    topic: &'t str,
+    prefix: &'static str,
+) -> Result<(&'t str, TopicProperties<'t>), Error> {
     let rest = topic
         .strip_prefix(prefix)
         .ok_or_else(|| Error::NotAMethodTopic {
             topic: topic.to_owned(),
             expected: prefix,
         })?;
-    let (path, query) = rest
-        .split_once('?')
-        .ok_or_else(|| Error::MissingRequestId {
+    match TopicProperties::split(rest) {
+        Some((segment, Some(properties))) => Ok((segment, properties)),
+        Some((_, None)) => Err(Error::MissingRequestId {
             topic: topic.to_owned(),
-        })?;
-    let segment = path
-        .strip_suffix('/')
-        .ok_or_else(|| Error::MissingSlashBeforeQuery {
+        }),
+        None => Err(Error::MissingSlashBeforeQuery {
             topic: topic.to_owned(),
-        })?;
-    Ok((segment, query))
-}
-
-/// Finds the one `$rid` property in `query` and decodes it.
-fn request_id_from_query(topic: &str, query: &str) -> Result<RequestId, Error> {
-    let mut found = None;
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if decode(topic, key).is_ok_and(|key| key == RID_KEY) {
-            if found.is_some() {
-                return Err(Error::DuplicateRequestId {
-                    topic: topic.to_owned(),
-                });
-            }
-            found = Some(value);
-        }
+        }),
     }
-    let value = found.ok_or_else(|| Error::MissingRequestId {
-        topic: topic.to_owned(),
-    })?;
-    RequestId::try_from(decode(topic, value)?.into_owned())
 }
 
-/// Percent-decodes `text`, leaving `+` and malformed escapes as they are.
+/// Finds the one `$rid` property and decodes it.
+fn request_id_from_query(topic: &str, properties: TopicProperties<'_>) -> Result<RequestId, Error> {
+    let topic = || topic.to_owned();
+    let rid = properties.get(RID_KEY).map_err(|error| match error {
+        PropertyError::DuplicateProperty => Error::DuplicateRequestId { topic: topic() },
+        PropertyError::InvalidPercentEncoding => Error::InvalidPercentEncoding { topic: topic() },
+    })?;
+    rid.ok_or_else(|| Error::MissingRequestId { topic: topic() })?
+        .parse()
+}
+
+/// Percent-decodes a path segment, leaving `+` and malformed escapes as they are.
 fn decode<'t>(topic: &str, text: &'t str) -> Result<Cow<'t, str>, Error> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map_err(|_| Error::InvalidPercentEncoding {
-            topic: topic.to_owned(),
-        })
+    TopicProperties::decode(text).map_err(|_| Error::InvalidPercentEncoding {
+        topic: topic.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -46,7 +46,9 @@
 //! - Small types: [`TwinVersion`] (`version.rs`), [`Etag`] (`etag.rs`), [`Timestamp`]
 //!   (`timestamp.rs`), and [`TwinError`] (`error.rs`).
 //! - MQTT topics: [`DeviceTopic`], [`HubTopic`] and [`TwinSubscription`] (`topic.rs`), with
-//!   [`RequestId`] and [`RequestIds`] (`request_id.rs`).
+//!   [`RequestId`] and [`RequestIds`] (`request_id.rs`) and the `?$rid=...&k=v` property codec
+//!   [`TopicProperties`] (`topic/properties.rs`). `iot-methods` builds its request ids and
+//!   method topics on these, so every IoT Hub topic reads and writes its properties alike.
 //! - Device-side sync (`sync.rs`): [`DesiredSync`] keeps desired properties in step with the
 //!   hub, [`ReportedOutbox`] delivers reported properties.
 //! - Automatic device management content (`configuration.rs`): [`DesiredContent`] with
@@ -109,6 +111,8 @@ pub use sync::{
     SyncError, SyncInput, SyncState, Ticket,
 };
 pub use timestamp::{Timestamp, TimestampError};
-pub use topic::{DeviceTopic, HubTopic, TopicError, TwinSubscription};
+pub use topic::{
+    DeviceTopic, HubTopic, PropertyError, TopicError, TopicProperties, TwinSubscription,
+};
 pub use twin::{ServiceWriteOutcome, Twin};
 pub use version::TwinVersion;

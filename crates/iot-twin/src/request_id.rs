@@ -42,6 +42,26 @@ impl RequestId {
         self.0
     }
 
+    /// The id for a counter value: its decimal form, which needs no percent-encoding.
+    ///
+    /// ```
+    /// use iot_twin::RequestId;
+    ///
+    /// assert_eq!(RequestId::from_counter(42).as_str(), "42");
+    /// assert_eq!(RequestId::from_counter(42).to_counter(), Some(42));
+    /// ```
+    pub fn from_counter(counter: u64) -> Self {
+        Self(counter.to_string())
+    }
+
+    /// The counter value this id stands for, when it is the canonical decimal form of one (no
+    /// sign, no leading zero, no zero).
+    pub fn to_counter(&self) -> Option<u64> {
+        let text = self.0.as_str();
+        let canonical = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+        if canonical { text.parse().ok() } else { None }
+    }
+
     fn validate(rid: &str) -> Result<(), TopicError> {
         if rid.is_empty() {
             return Err(TopicError::EmptyRequestId);
@@ -188,6 +208,27 @@ mod tests {
     }
 
     #[test]
+    fn counter_form_is_canonical_decimal() {
+        assert_eq!(RequestId::from_counter(42).as_str(), "42");
+        assert_eq!(RequestId::from_counter(42).to_counter(), Some(42));
+        for other in [
+            "042",
+            "0",
+            "+42",
+            "-1",
+            "4 2",
+            "abc",
+            "18446744073709551616",
+        ] {
+            assert_eq!(
+                other.parse::<RequestId>().unwrap().to_counter(),
+                None,
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
     fn sequences_count_from_one_after_their_prefix() {
         let mut ids = RequestIds::new("").unwrap();
         assert_eq!(ids.next_id().as_str(), "1");
@@ -207,6 +248,11 @@ mod tests {
         fn parse_display_round_trip(text in "[^\\p{Cc}]{1,32}") {
             let rid: RequestId = text.parse().unwrap();
             prop_assert_eq!(rid.to_string().parse::<RequestId>().unwrap(), rid);
+        }
+
+        #[test]
+        fn counter_round_trip(counter in 1u64..) {
+            prop_assert_eq!(RequestId::from_counter(counter).to_counter(), Some(counter));
         }
 
         #[test]

@@ -14,23 +14,22 @@
 //! segment 3, and the embedded C SDK slices the desired topic right after `desired/`. Parsers
 //! refuse a topic without that `/` rather than accept what IoT Hub never sends.
 //!
-//! Properties after `?` are `key=value` pairs joined by `&`. Keys and values are percent-decoded
-//! when read (`%24rid` is `$rid`; `+` stays `+`, never a space; a malformed escape such as `%zz`
-//! is kept literally); properties other than those a topic needs are ignored, such as the
-//! `$version` some clients put on a reported patch. Request ids are percent-encoded when
-//! written: everything but ASCII letters, digits and `-._~`, as the Python SDK encodes them.
+//! Properties after `?` are read and written by [`TopicProperties`] (`topic/properties.rs`),
+//! the codec direct-method topics share: keys and values are percent-decoded when read, request
+//! ids percent-encoded when written. Properties other than those a topic needs are ignored, such
+//! as the `$version` some clients put on a reported patch.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-
 use crate::{RequestId, TwinVersion};
 
 mod error;
+mod properties;
 
 pub use error::TopicError;
+pub use properties::{PropertyError, TopicProperties};
 
 /// Start of every twin topic.
 const PREFIX: &str = "$iothub/twin/";
@@ -40,15 +39,9 @@ const REPORTED_PATH: &str = "PATCH/properties/reported";
 const DESIRED_PATH: &str = "PATCH/properties/desired";
 const RESPONSE_PATH: &str = "res/";
 /// The property that carries the request id.
-const RID: &str = "$rid";
+const RID: &str = TopicProperties::REQUEST_ID;
 /// The property that carries a section's `$version`.
 const VERSION: &str = "$version";
-/// Bytes percent-encoded in a request id: all but ASCII letters, digits and `-._~`.
-const RID_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// A topic filter a device subscribes to before using its twin.
 ///
@@ -269,53 +262,49 @@ impl fmt::Display for HubTopic {
 }
 
 fn encode(rid: &RequestId) -> impl fmt::Display + '_ {
-    utf8_percent_encode(rid.as_str(), RID_ENCODE)
+    TopicProperties::encode(rid.as_str())
 }
 
 /// Splits a twin topic into its path after [`PREFIX`] (without the final `/`) and its
-/// properties (empty when there is no `?`).
-fn split<'t>(topic: &'t str, expected: &'static str) -> Result<(&'t str, &'t str), TopicError> {
+/// properties (none when there is no `?`).
+fn split<'t>(
+    topic: &'t str,
+    expected: &'static str,
+) -> Result<(&'t str, TopicProperties<'t>), TopicError> {
     let rest = topic
         .strip_prefix(PREFIX)
         .ok_or_else(|| unexpected(topic, expected))?;
-    let (path, query) = match rest.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (rest, None),
-    };
-    match (path.strip_suffix('/'), query) {
-        (Some(path), query) => Ok((path, query.unwrap_or(""))),
-        (None, Some(_)) => Err(TopicError::MissingSlashBeforeQuery {
+    let (path, properties) =
+        TopicProperties::split(rest).ok_or_else(|| TopicError::MissingSlashBeforeQuery {
             topic: topic.to_owned(),
-        }),
-        (None, None) => Ok((path, "")),
-    }
+        })?;
+    Ok((path, properties.unwrap_or(TopicProperties::new(""))))
 }
 
-/// The raw value of the one property `key` in `query`, if present.
-fn find<'t>(topic: &str, query: &'t str, key: &'static str) -> Result<Option<&'t str>, TopicError> {
-    let mut found = None;
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if decode(topic, name).is_ok_and(|name| name == key) {
-            if found.is_some() {
-                return Err(TopicError::DuplicateProperty {
-                    topic: topic.to_owned(),
-                    property: key,
-                });
-            }
-            found = Some(value);
-        }
-    }
-    Ok(found)
+/// The decoded value of the one property `key`, if present.
+fn find<'t>(
+    topic: &str,
+    properties: TopicProperties<'t>,
+    key: &'static str,
+) -> Result<Option<Cow<'t, str>>, TopicError> {
+    properties.get(key).map_err(|error| match error {
+        PropertyError::DuplicateProperty => TopicError::DuplicateProperty {
+            topic: topic.to_owned(),
+            property: key,
+        },
+        PropertyError::InvalidPercentEncoding => not_utf8(topic),
+    })
 }
 
-fn required_request_id(topic: &str, query: &str) -> Result<RequestId, TopicError> {
-    let raw = find(topic, query, RID)?.ok_or_else(|| missing(topic, RID))?;
-    RequestId::try_from(decode(topic, raw)?.into_owned())
+fn required_request_id(
+    topic: &str,
+    properties: TopicProperties<'_>,
+) -> Result<RequestId, TopicError> {
+    let rid = find(topic, properties, RID)?.ok_or_else(|| missing(topic, RID))?;
+    RequestId::try_from(rid.into_owned())
 }
 
-fn parse_version(topic: &str, raw: &str) -> Result<TwinVersion, TopicError> {
-    let text = decode(topic, raw)?;
+fn parse_version(topic: &str, text: Cow<'_, str>) -> Result<TwinVersion, TopicError> {
     decimal(&text)
         .and_then(TwinVersion::new)
         .ok_or_else(|| TopicError::InvalidVersion {
@@ -324,8 +313,8 @@ fn parse_version(topic: &str, raw: &str) -> Result<TwinVersion, TopicError> {
         })
 }
 
-fn parse_status(topic: &str, raw: &str) -> Result<u16, TopicError> {
-    let text = decode(topic, raw)?;
+fn parse_status(topic: &str, segment: &str) -> Result<u16, TopicError> {
+    let text = TopicProperties::decode(segment).map_err(|_| not_utf8(topic))?;
     decimal(&text)
         .and_then(|status| u16::try_from(status).ok())
         .ok_or_else(|| TopicError::InvalidStatus {
@@ -340,13 +329,10 @@ fn decimal(text: &str) -> Option<u64> {
     if digits { text.parse().ok() } else { None }
 }
 
-/// Percent-decodes `text`, leaving `+` and malformed escapes as they are.
-fn decode<'t>(topic: &str, text: &'t str) -> Result<Cow<'t, str>, TopicError> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map_err(|_| TopicError::InvalidPercentEncoding {
-            topic: topic.to_owned(),
-        })
+fn not_utf8(topic: &str) -> TopicError {
+    TopicError::InvalidPercentEncoding {
+        topic: topic.to_owned(),
+    }
 }
 
 fn unexpected(topic: &str, expected: &'static str) -> TopicError {
