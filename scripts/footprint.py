@@ -10,8 +10,10 @@ Starts `iot-hub serve --dev-certs` with MQTT on 127.0.0.1:8883 (the only port th
 connects to, so nothing else may hold it) and a fresh data directory, registers two devices, then for each device program: starts it, waits for `ready`,
 calls its `ping` method through the hub's REST API (HTTPS with the development CA), waits for
 memory to settle, and samples /proc SAMPLES times a second apart. Prints a Markdown table of
-the medians: RSS (VmRSS), peak RSS (VmHWM), PSS and private memory (smaps_rollup), and the
-ratios of ours to Python's.
+the medians: RSS (VmRSS), peak RSS (VmHWM), its anonymous part (RssAnon: heap, stacks; what
+the program allocates) and file-backed part (RssFile: code and read-only data of the program
+and its shared libraries), PSS and private memory (smaps_rollup), and the ratios of ours to
+Python's.
 """
 
 import base64
@@ -105,6 +107,7 @@ def sample(pid):
     private = field(rollup, "Private_Clean") + field(rollup, "Private_Dirty")
     return {
         "rss": field(status, "VmRSS"), "hwm": field(status, "VmHWM"),
+        "anon": field(status, "RssAnon"), "file": field(status, "RssFile"),
         "pss": field(rollup, "Pss"), "private": private,
         "threads": field_plain(status, "Threads"),
     }
@@ -156,12 +159,13 @@ def main():
 
 def report(ours, python, samples):
     print(f"Medians of {samples} samples, KiB (threads: a count)\n")
-    print("| device | RSS | peak RSS | PSS | private | threads |")
-    print("|---|---|---|---|---|---|")
+    print("| device | RSS | peak RSS | anonymous | file-backed | PSS | private | threads |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, m in (("iot-device-sdk (Rust)", ours), ("azure-iot-device 2.14 (Python)", python)):
-        print(f"| {name} | {m['rss']:.0f} | {m['hwm']:.0f} | {m['pss']:.0f} | "
-              f"{m['private']:.0f} | {m['threads']:.0f} |")
-    ratios = " | ".join(f"{ours[k] / python[k]:.3f}x" for k in ("rss", "hwm", "pss", "private"))
+        print(f"| {name} | {m['rss']:.0f} | {m['hwm']:.0f} | {m['anon']:.0f} | {m['file']:.0f} | "
+              f"{m['pss']:.0f} | {m['private']:.0f} | {m['threads']:.0f} |")
+    keys = ("rss", "hwm", "anon", "file", "pss", "private")
+    ratios = " | ".join(f"{ours[k] / python[k]:.3f}x" for k in keys)
     print(f"| ours / Python | {ratios} | |")
 
 
