@@ -169,6 +169,41 @@ async fn conditional_puts_and_deletes_are_retried() {
     assert_eq!(received[3].header("if-match"), Some("*"));
 }
 
+/// A twin whose etag is not in the form our hub writes (here base64 of seven bytes).
+fn twin_with_an_odd_etag() -> serde_json::Value {
+    json!({
+        "deviceId": "d1", "etag": "ODgxNTgwOA==", "version": 5, "status": "enabled",
+        "properties": {
+            "desired": {"$metadata": {"$lastUpdated": "2021-09-06T08:52:44.9300429Z"}, "$version": 3},
+            "reported": {"$metadata": {"$lastUpdated": "2021-09-06T08:52:44.9300429Z"}, "$version": 2}
+        }
+    })
+}
+
+#[tokio::test]
+async fn twins_with_etags_of_another_form_are_read_and_matched_verbatim() {
+    let body = twin_with_an_odd_etag().to_string();
+    let fake = FakeHub::start(vec![Answer::json(200, &body), Answer::json(200, &body)]).await;
+    let client = client(&fake, 0);
+    let twin = within(client.get_twin(&id())).await.unwrap();
+    assert_eq!(
+        (twin.etag().as_str(), twin.etag().counter()),
+        ("ODgxNTgwOA==", None)
+    );
+    assert_eq!(
+        serde_json::to_value(&twin).unwrap(),
+        twin_with_an_odd_etag()
+    );
+    let update = TwinUpdate::new().tags(json!({"site": "north"}));
+    within(client.update_twin(&id(), &update, twin.etag().into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.received()[1].header("if-match"),
+        Some("\"ODgxNTgwOA==\"")
+    );
+}
+
 #[tokio::test]
 async fn invalid_input_never_reaches_the_hub() {
     let fake = FakeHub::start(Vec::new()).await;

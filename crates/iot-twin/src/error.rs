@@ -55,12 +55,6 @@ pub enum TwinError {
         /// What is wrong there.
         reason: &'static str,
     },
-    /// An etag is not the twelve-character base64 form of an eight-byte counter.
-    #[error("invalid etag: {reason}")]
-    InvalidEtag {
-        /// What is wrong with it.
-        reason: &'static str,
-    },
     /// A top-level twin field (such as `status` or `lastActivityTime`) holds an invalid value.
     #[error("invalid twin field {field}: {reason}")]
     InvalidField {
@@ -220,7 +214,6 @@ impl TwinError {
             | Self::MissingMember { .. }
             | Self::InvalidVersion { .. }
             | Self::InvalidMetadata { .. }
-            | Self::InvalidEtag { .. }
             | Self::InvalidField { .. } => ErrorClass::Malformed,
             Self::InvalidKey { .. }
             | Self::KeyTooLong { .. }

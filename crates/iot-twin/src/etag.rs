@@ -1,38 +1,52 @@
-//! The twin `etag`: base64 of an eight-byte big-endian write counter.
+//! The twin `etag`: opaque text, which our hub writes as base64 of an eight-byte big-endian
+//! write counter.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::TwinError;
 
 /// Length of the text form: 8 bytes are 12 base64 characters with one `=` of padding.
 const TEXT_LEN: usize = 12;
 /// The standard base64 alphabet (RFC 4648 section 4).
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// The etag of a twin, e.g. `AAAAAAAAAAE=`: standard base64 (with padding) of a counter as eight
-/// big-endian bytes.
+/// The etag of a twin, e.g. `AAAAAAAAAAE=`.
 ///
-/// IoT Hub documents etags as opaque; every twin etag it has been seen to return has this form,
-/// with the counter going up by one per service write. This type parses that form strictly
-/// (canonical base64, exactly eight bytes) so the counter can be relied on, and compares etags
-/// by counter.
+/// IoT Hub documents etags as opaque; every twin etag it has been seen to return is standard
+/// base64 (with padding) of a counter as eight big-endian bytes, going up by one per service
+/// write, and that is the form this crate writes ([`Etag::from_counter`], [`Etag::next`]).
+/// Parsing never fails: text in that form (canonical base64 of exactly eight bytes) gives an
+/// etag with a [`counter`](Etag::counter); any other text is kept verbatim as an opaque etag
+/// without one, so that a twin from a hub that numbers its etags otherwise still reads, and is
+/// written back and matched (`If-Match`) exactly as received. Two etags are equal when their
+/// texts are.
+///
+/// Cloning an opaque etag shares its text; an etag in our form holds no allocation.
 ///
 /// ```
 /// use iot_twin::Etag;
 ///
 /// let etag = Etag::from_counter(1);
 /// assert_eq!(etag.as_str(), "AAAAAAAAAAE=");
-/// assert_eq!("AAAAAAAAAAQ=".parse::<Etag>().unwrap().counter(), 4);
-/// assert!("not-an-etag".parse::<Etag>().is_err());
+/// assert_eq!(Etag::parse("AAAAAAAAAAQ=").counter(), Some(4));
+/// let opaque = Etag::parse("W/\"datetime'2026-11-26T10%3A04%3A26Z'\"");
+/// assert_eq!(opaque.counter(), None);
+/// assert_eq!(opaque.as_str(), "W/\"datetime'2026-11-26T10%3A04%3A26Z'\"");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Etag {
-    counter: u64,
-    /// The text form; always ASCII from [`ALPHABET`] and `=`.
-    text: [u8; TEXT_LEN],
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Etag(Repr);
+
+/// The two kinds of etag text. A text in our form is always [`Repr::Counter`], so equal texts
+/// have equal representations.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    /// Our form: the counter and its text, always ASCII from [`ALPHABET`] and `=`.
+    Counter { counter: u64, text: [u8; TEXT_LEN] },
+    /// Any other text, verbatim.
+    Opaque(Arc<str>),
 }
 
 impl Etag {
@@ -41,20 +55,39 @@ impl Etag {
 
     /// The etag for the given counter value.
     pub const fn from_counter(counter: u64) -> Self {
-        Self {
+        Self(Repr::Counter {
             counter,
             text: encode(counter.to_be_bytes()),
+        })
+    }
+
+    /// The etag `text`: with its counter when the text is in our form, opaque otherwise.
+    pub fn parse(text: &str) -> Self {
+        match decode(text.as_bytes()) {
+            Some(counter) => Self::from_counter(counter),
+            None => Self(Repr::Opaque(Arc::from(text))),
         }
     }
 
-    /// The counter this etag encodes.
-    pub const fn counter(&self) -> u64 {
-        self.counter
+    /// The counter this etag encodes, or `None` for an opaque etag.
+    pub const fn counter(&self) -> Option<u64> {
+        match &self.0 {
+            Repr::Counter { counter, .. } => Some(*counter),
+            Repr::Opaque(_) => None,
+        }
     }
 
     /// The etag after one more write, or `None` once the counter reaches `u64::MAX`.
+    ///
+    /// IoT Hub does not say how its etags advance; after an opaque etag this gives counter 2
+    /// (a twin written once since it was new), which differs from the opaque text as every etag
+    /// in our form does.
     pub const fn next(&self) -> Option<Self> {
-        match self.counter.checked_add(1) {
+        let counter = match self.counter() {
+            Some(counter) => counter.checked_add(1),
+            None => Some(2),
+        };
+        match counter {
             Some(counter) => Some(Self::from_counter(counter)),
             None => None,
         }
@@ -62,8 +95,11 @@ impl Etag {
 
     /// The text form, as it appears in the twin's `etag` field (without quotes).
     pub fn as_str(&self) -> &str {
-        // The text is built from ASCII only, so the conversion always succeeds.
-        std::str::from_utf8(&self.text).unwrap_or_default()
+        match &self.0 {
+            // The text is built from ASCII only, so the conversion always succeeds.
+            Repr::Counter { text, .. } => std::str::from_utf8(text).unwrap_or_default(),
+            Repr::Opaque(text) => text,
+        }
     }
 }
 
@@ -102,33 +138,32 @@ fn sextet(c: u8) -> Option<u32> {
     Some(u32::from(value))
 }
 
-/// Decodes the canonical twelve-character form back into the counter.
-fn decode(text: &[u8]) -> Result<u64, &'static str> {
-    let [body @ .., last] = text else {
-        return Err("an etag is twelve base64 characters");
+/// Decodes our twelve-character form back into the counter; `None` for any other text
+/// (another length, no `=` at the end, a character outside base64, padding bits set).
+fn decode(text: &[u8]) -> Option<u64> {
+    let [body @ .., b'='] = text else {
+        return None;
     };
-    if text.len() != TEXT_LEN || *last != b'=' {
-        return Err("an etag is twelve base64 characters ending in '='");
+    if text.len() != TEXT_LEN {
+        return None;
     }
     let mut bits: u128 = 0;
     for &c in body {
-        let value = sextet(c).ok_or("an etag contains only base64 characters")?;
-        bits = (bits << 6) | u128::from(value);
+        bits = (bits << 6) | u128::from(sextet(c)?);
     }
     // 11 characters carry 66 bits: 64 bits of counter followed by 2 bits that must be zero.
     if bits & 0b11 != 0 {
-        return Err("the etag's padding bits are not zero");
+        return None;
     }
-    u64::try_from(bits >> 2).map_err(|_| "an etag encodes eight bytes")
+    u64::try_from(bits >> 2).ok()
 }
 
+/// [`Etag::parse`], which never fails.
 impl FromStr for Etag {
-    type Err = TwinError;
+    type Err = Infallible;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let counter =
-            decode(text.as_bytes()).map_err(|reason| TwinError::InvalidEtag { reason })?;
-        Ok(Self::from_counter(counter))
+        Ok(Self::parse(text))
     }
 }
 
@@ -140,7 +175,10 @@ impl fmt::Display for Etag {
 
 impl fmt::Debug for Etag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Etag({} = {})", self.as_str(), self.counter)
+        match self.counter() {
+            Some(counter) => write!(f, "Etag({} = {counter})", self.as_str()),
+            None => write!(f, "Etag({:?})", self.as_str()),
+        }
     }
 }
 
@@ -153,7 +191,7 @@ impl Serialize for Etag {
 impl<'de> Deserialize<'de> for Etag {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        Ok(Self::parse(&text))
     }
 }
 
@@ -173,11 +211,15 @@ mod tests {
             Etag::from_counter(0x0102_0304_0506_0708).as_str(),
             "AQIDBAUGBwg="
         );
+        assert_eq!(
+            Etag::parse("AQIDBAUGBwg=").counter(),
+            Some(0x0102_0304_0506_0708)
+        );
     }
 
     #[test]
-    fn rejects_anything_else() {
-        for bad in [
+    fn other_texts_are_opaque_and_kept_verbatim() {
+        for odd in [
             "",
             "AAAAAAAAAAE",
             "AAAAAAAAAAE==",
@@ -186,18 +228,24 @@ mod tests {
             "AAAAAAAA*AE=",
             "\"AAAAAAAAAAE=\"",
             "NjU4ODE3NDIy",
+            "W/\"datetime'2026-11-26T10%3A04%3A26.776Z'\"",
+            "é€",
         ] {
-            assert!(
-                matches!(bad.parse::<Etag>(), Err(TwinError::InvalidEtag { .. })),
-                "{bad:?}"
-            );
+            let etag = Etag::parse(odd);
+            assert_eq!((etag.counter(), etag.as_str()), (None, odd), "{odd:?}");
+            assert_eq!(etag.to_string(), odd);
+            assert_eq!(odd.parse::<Etag>(), Ok(etag.clone()));
+            assert_ne!(etag, Etag::INITIAL);
         }
+        assert_eq!(format!("{:?}", Etag::parse("x")), "Etag(\"x\")");
+        assert_eq!(format!("{:?}", Etag::INITIAL), "Etag(AAAAAAAAAAE= = 1)");
     }
 
     #[test]
     fn counts_and_stops_at_the_end() {
         assert_eq!(Etag::INITIAL.next(), Some(Etag::from_counter(2)));
         assert_eq!(Etag::from_counter(u64::MAX).next(), None);
+        assert_eq!(Etag::parse("opaque").next(), Some(Etag::from_counter(2)));
     }
 
     #[test]
@@ -206,6 +254,9 @@ mod tests {
         assert_eq!(serde_json::to_string(&etag).unwrap(), "\"AAAAAAAAAAU=\"");
         let back: Etag = serde_json::from_str("\"AAAAAAAAAAU=\"").unwrap();
         assert_eq!(back, etag);
+        let odd: Etag = serde_json::from_str("\"ODgxNTgwOA==\"").unwrap();
+        assert_eq!((odd.counter(), odd.as_str()), (None, "ODgxNTgwOA=="));
+        assert_eq!(serde_json::to_string(&odd).unwrap(), "\"ODgxNTgwOA==\"");
         assert!(serde_json::from_str::<Etag>("5").is_err());
     }
 
@@ -213,19 +264,23 @@ mod tests {
         #[test]
         fn text_round_trip(counter in any::<u64>()) {
             let etag = Etag::from_counter(counter);
-            let parsed: Etag = etag.as_str().parse().unwrap();
-            prop_assert_eq!(parsed.counter(), counter);
+            let parsed = Etag::parse(etag.as_str());
+            prop_assert_eq!(parsed.counter(), Some(counter));
             prop_assert_eq!(parsed, etag);
         }
 
         #[test]
-        fn parse_never_panics(text in "\\PC{0,16}") {
-            let _ = text.parse::<Etag>();
+        fn any_text_is_kept_verbatim(text in "\\PC{0,16}") {
+            let etag = Etag::parse(&text);
+            prop_assert_eq!(etag.as_str(), text.as_str());
+            if let Some(counter) = etag.counter() {
+                prop_assert_eq!(etag, Etag::from_counter(counter));
+            }
         }
 
         #[test]
-        fn order_follows_the_counter(a in any::<u64>(), b in any::<u64>()) {
-            prop_assert_eq!(Etag::from_counter(a).cmp(&Etag::from_counter(b)), a.cmp(&b));
+        fn equality_is_equality_of_texts(a in "[A-Za-z0-9+/=]{11,13}", b in "[A-Za-z0-9+/=]{11,13}") {
+            prop_assert_eq!(Etag::parse(&a) == Etag::parse(&b), a == b);
         }
     }
 }

@@ -20,7 +20,8 @@ mod wire;
 /// etag counter and, when it writes desired properties, one to desired `$version`; every device
 /// reported patch adds one to reported `$version`; and the twin's `version` is the etag counter
 /// plus reported `$version` (2 for a new twin). IoT Hub documents etag and `version` as opaque;
-/// this model reproduces every twin it has been seen to return.
+/// this model reproduces every twin it has been seen to return, and reads any other etag as
+/// opaque text (see [`Etag`]).
 ///
 /// Each operation is atomic across sections: nothing changes unless all of it is accepted.
 /// Errors name the twin path (`tags.a`, `properties.desired.a`, `properties.reported.a`).
@@ -41,7 +42,7 @@ mod wire;
 ///
 /// let reported = Patch::from_slice(br#"{"target":21.5}"#).unwrap();
 /// assert_eq!(twin.apply_reported_patch(&reported, &Limits::default(), now).unwrap().get(), 2);
-/// assert_eq!((twin.etag().counter(), twin.version()), (2, 4));
+/// assert_eq!((twin.etag().counter(), twin.version()), (Some(2), 4));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Twin {
@@ -109,9 +110,9 @@ impl Twin {
         self.module_id.as_deref()
     }
 
-    /// `etag`.
+    /// `etag` (a cheap clone).
     pub fn etag(&self) -> Etag {
-        self.etag
+        self.etag.clone()
     }
 
     /// `version`.
@@ -221,7 +222,7 @@ impl Twin {
         if tags.is_none() && desired.is_none() {
             return Ok(ServiceWriteOutcome {
                 written: false,
-                etag: self.etag,
+                etag: self.etag.clone(),
                 desired: None,
             });
         }
@@ -244,14 +245,16 @@ impl Twin {
         self.update_version();
         Ok(ServiceWriteOutcome {
             written: true,
-            etag: self.etag,
+            etag: self.etag.clone(),
             desired,
         })
     }
 
+    /// `version` from the etag counter and reported `$version`; an opaque etag counts as 1 (a
+    /// twin no service wrote), since its count of writes is unknown.
     fn update_version(&mut self) {
         let reported = self.reported.version().map_or(1, TwinVersion::get);
-        self.version = self.etag.counter().saturating_add(reported);
+        self.version = self.etag.counter().unwrap_or(1).saturating_add(reported);
     }
 }
 

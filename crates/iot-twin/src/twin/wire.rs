@@ -15,7 +15,7 @@ struct TwinOut<'a> {
     device_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     module_id: Option<&'a str>,
-    etag: Etag,
+    etag: &'a Etag,
     #[serde(flatten)]
     registry: &'a RegistryInfo,
     version: u64,
@@ -39,7 +39,7 @@ impl Serialize for Twin {
         TwinOut {
             device_id: &self.device_id,
             module_id: self.module_id.as_deref(),
-            etag: self.etag,
+            etag: &self.etag,
             registry: &self.registry,
             version: self.version,
             tags: (!self.tags.is_empty()).then_some(&self.tags),
@@ -64,8 +64,8 @@ impl<'de> Deserialize<'de> for Twin {
 impl Twin {
     /// Parses the REST JSON of a twin.
     ///
-    /// `deviceId`, `etag` and `properties` (with `desired` and `reported`, see
-    /// [`Section::from_rest`]) are required; `tags` may be absent (empty). A missing `version`
+    /// `deviceId`, `etag` (any text, see [`Etag`]) and `properties` (with `desired` and
+    /// `reported`, see [`Section::from_rest`]) are required; `tags` may be absent (empty). A missing `version`
     /// is computed from the etag and reported `$version`; a present one is kept as is. Members
     /// this crate does not model are kept in [`Twin::extra`] and written back out.
     pub fn from_slice(json: &[u8]) -> Result<Self, TwinError> {
@@ -128,7 +128,7 @@ fn missing(field: &str) -> TwinError {
 
 fn take_etag(map: &mut Map<String, Value>) -> Result<Etag, TwinError> {
     let text: String = take(map, "etag")?.ok_or_else(|| missing("etag"))?;
-    text.parse()
+    Ok(Etag::parse(&text))
 }
 
 fn take_properties(map: &mut Map<String, Value>) -> Result<(Section, Section), TwinError> {
