@@ -3,7 +3,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use iot_methods::MethodHandler;
+use iot_methods::{MethodHandler, Router};
 use iot_protocol::Identity;
 use iot_twin::{Patch, TwinState, TwinVersion};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::command::{Command, Reply};
 use crate::driver::{Driver, Outputs};
-use crate::methods::MethodTable;
+use crate::methods::{MethodTable, parse_name};
 use crate::state::StateFeed;
 use crate::{
     CloudToDeviceMessages, ConnectionState, DesiredChanges, DesiredWatch, DeviceOptions,
@@ -123,7 +123,7 @@ impl DeviceClient {
         first: Option<oneshot::Sender<Result<(), DisconnectReason>>>,
     ) -> Result<Self, Error> {
         let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let methods = Arc::new(MethodTable::new(options.handlers.clone())?);
+        let methods = Arc::new(MethodTable::new(options.handlers.clone()));
         let (commands, command_receiver) = mpsc::channel(options.request_queue);
         let (close, close_receiver) = watch::channel(false);
         let state = StateFeed::new(ConnectionState::Connecting { attempt: 0 });
@@ -284,36 +284,28 @@ impl DeviceClient {
         name: &str,
         handler: impl MethodHandler + 'static,
     ) -> Result<(), Error> {
-        let handler: crate::methods::SharedHandler = Arc::new(handler);
+        let name = parse_name(name)?;
         self.shared
             .methods
-            .update(|handlers| handlers.insert(name, handler))
+            .update(|router| router.insert(name, handler));
+        Ok(())
     }
 
     /// Stops answering method `name` with its own handler; returns whether it had one.
     pub fn remove_method_handler(&self, name: &str) -> bool {
-        self.shared
-            .methods
-            .update(|handlers| Ok(handlers.remove(name)))
-            .unwrap_or(false)
+        parse_name(name).is_ok_and(|name| self.shared.methods.update(|router| router.remove(&name)))
     }
 
     /// Answers methods without a handler of their own with `handler`, instead of a 404.
     pub fn set_method_fallback(&self, handler: impl MethodHandler + 'static) {
-        let handler: crate::methods::SharedHandler = Arc::new(handler);
-        // Changing the fallback cannot make the handler set invalid.
-        let _ = self.shared.methods.update(|handlers| {
-            handlers.set_fallback(Some(handler));
-            Ok(())
-        });
+        self.shared
+            .methods
+            .update(|router| router.set_fallback(handler));
     }
 
     /// Goes back to answering methods without a handler with a 404.
     pub fn clear_method_fallback(&self) {
-        let _ = self.shared.methods.update(|handlers| {
-            handlers.set_fallback(None);
-            Ok(())
-        });
+        self.shared.methods.update(Router::clear_fallback);
     }
 
     /// Sends a telemetry message; resolves when the hub acknowledges it (PUBACK). A message

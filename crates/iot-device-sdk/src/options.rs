@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use iot_methods::Router;
 use iot_protocol::{HostName, Identity, ResourceUri};
 use rustls::ClientConfig;
 
 use crate::RetryPolicy;
-use crate::methods::Handlers;
 
 mod auth;
 mod builder;
@@ -58,7 +58,7 @@ pub struct DeviceOptions {
     pub(crate) retry: RetryPolicy,
     pub(crate) operation_timeout: Duration,
     pub(crate) connect_timeout: Duration,
-    pub(crate) handlers: Handlers,
+    pub(crate) handlers: Router,
     pub(crate) message_queue: usize,
     pub(crate) request_queue: usize,
 }
@@ -143,6 +143,7 @@ impl fmt::Debug for DeviceOptions {
             .field("operation_timeout", &self.operation_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("methods", &self.handlers)
+            .field("method_fallback", &self.handlers.has_fallback())
             .field("message_queue", &self.message_queue)
             .field("request_queue", &self.request_queue)
             .finish()

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -33,6 +34,9 @@ pub const NOT_IMPLEMENTED_STATUS: i32 = 404;
 /// official samples, and 500 is the conventional status for a failure on the device.
 ///
 /// The router is `Send + Sync`: share it (in an `Arc`) between the tasks that answer calls.
+/// Handlers can be added and removed later ([`insert`](Self::insert),
+/// [`remove`](Self::remove)); cloning is cheap (the handlers are shared), so a device can change
+/// a copy and swap it in while calls in progress finish with the old one.
 ///
 /// ```
 /// use iot_methods::{MethodRequest, MethodResponse, Router};
@@ -40,7 +44,7 @@ pub const NOT_IMPLEMENTED_STATUS: i32 = 404;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let router = Router::builder()
+/// let mut router = Router::builder()
 ///     .handle("reboot", |_request: MethodRequest| async move {
 ///         Ok(MethodResponse::ok(json!("Reboot started")))
 ///     })
@@ -51,20 +55,29 @@ pub const NOT_IMPLEMENTED_STATUS: i32 = 404;
 /// assert_eq!(router.dispatch(request).await, MethodResponse::ok(json!("Reboot started")));
 ///
 /// let request = MethodRequest::from_publish("$iothub/methods/POST/reset/?$rid=2", b"").unwrap();
-/// assert_eq!(router.dispatch(request).await.status(), 404);
+/// assert_eq!(router.dispatch(request.clone()).await.status(), 404);
+///
+/// router.insert("reset".parse().unwrap(), |_request: MethodRequest| async move {
+///     Ok(MethodResponse::new(202, json!(null)))
+/// });
+/// assert_eq!(router.dispatch(request).await.status(), 202);
 /// # }
 /// ```
+#[derive(Clone, Default)]
 pub struct Router {
-    handlers: HashMap<MethodName, Box<dyn MethodHandler>>,
-    fallback: Box<dyn MethodHandler>,
+    handlers: HashMap<MethodName, SharedHandler>,
+    /// `None` for the default fallback, a 404.
+    fallback: Option<SharedHandler>,
 }
+
+/// A handler the router and its clones share.
+type SharedHandler = Arc<dyn MethodHandler>;
 
 impl Router {
     /// Starts configuring a router.
     pub fn builder() -> RouterBuilder {
         RouterBuilder {
-            handlers: HashMap::new(),
-            fallback: None,
+            router: Self::default(),
             error: None,
         }
     }
@@ -74,12 +87,58 @@ impl Router {
         self.handlers.contains_key(name)
     }
 
+    /// The methods with a handler of their own, in no particular order.
+    pub fn methods(&self) -> impl Iterator<Item = &MethodName> {
+        self.handlers.keys()
+    }
+
+    /// Whether a fallback replaces the default 404.
+    pub fn has_fallback(&self) -> bool {
+        self.fallback.is_some()
+    }
+
+    /// Registers `handler` for the method `name`, replacing an earlier one; returns whether
+    /// there was one.
+    pub fn insert(&mut self, name: MethodName, handler: impl MethodHandler + 'static) -> bool {
+        self.insert_shared(name, Arc::new(handler))
+    }
+
+    /// Registers a handler shared with other routers for the method `name`, replacing an
+    /// earlier one; returns whether there was one.
+    pub fn insert_shared(&mut self, name: MethodName, handler: Arc<dyn MethodHandler>) -> bool {
+        self.handlers.insert(name, handler).is_some()
+    }
+
+    /// Removes the handler of `name`, so the fallback answers it; returns whether there was one.
+    pub fn remove(&mut self, name: &MethodName) -> bool {
+        self.handlers.remove(name).is_some()
+    }
+
+    /// Answers every method that has no handler of its own with `handler`.
+    pub fn set_fallback(&mut self, handler: impl MethodHandler + 'static) {
+        self.set_shared_fallback(Arc::new(handler));
+    }
+
+    /// Answers every method that has no handler of its own with a handler shared with other
+    /// routers.
+    pub fn set_shared_fallback(&mut self, handler: Arc<dyn MethodHandler>) {
+        self.fallback = Some(handler);
+    }
+
+    /// Goes back to the default fallback, a 404.
+    pub fn clear_fallback(&mut self) {
+        self.fallback = None;
+    }
+
     /// Answers `request` with its handler, or the fallback. Never panics; see [`Router`] for
     /// the answers given when a handler fails.
     pub async fn dispatch(&self, request: MethodRequest) -> MethodResponse {
         let (name, handler) = match self.handlers.get_key_value(request.name()) {
             Some((name, handler)) => (Cow::Borrowed(name), handler.as_ref()),
-            None => (Cow::Owned(request.name().clone()), self.fallback.as_ref()),
+            None => (
+                Cow::Owned(request.name().clone()),
+                self.fallback.as_deref().unwrap_or(&not_implemented),
+            ),
         };
         let response = match call_guarded(handler, request).await {
             Ok(Ok(response)) => response,
@@ -94,22 +153,26 @@ impl Router {
             Err(error) => failure(&name, &format!("handler response rejected: {error}")),
         }
     }
+
+    /// The method names, sorted, for `Debug`.
+    fn sorted_methods(&self) -> Vec<&str> {
+        let mut methods: Vec<_> = self.handlers.keys().map(MethodName::as_str).collect();
+        methods.sort_unstable();
+        methods
+    }
 }
 
 impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut methods: Vec<_> = self.handlers.keys().map(MethodName::as_str).collect();
-        methods.sort_unstable();
         f.debug_struct("Router")
-            .field("methods", &methods)
+            .field("methods", &self.sorted_methods())
             .finish_non_exhaustive()
     }
 }
 
 /// Configures a [`Router`]; validates everything once, in [`build`](Self::build).
 pub struct RouterBuilder {
-    handlers: HashMap<MethodName, Box<dyn MethodHandler>>,
-    fallback: Option<Box<dyn MethodHandler>>,
+    router: Router,
     /// The first mistake made while configuring, reported by `build`.
     error: Option<Error>,
 }
@@ -121,11 +184,11 @@ impl RouterBuilder {
             return self;
         }
         match name.as_ref().parse::<MethodName>() {
-            Ok(name) if self.handlers.contains_key(&name) => {
+            Ok(name) if self.router.handles(&name) => {
                 self.error = Some(Error::DuplicateHandler { name });
             }
             Ok(name) => {
-                self.handlers.insert(name, Box::new(handler));
+                self.router.insert(name, handler);
             }
             Err(error) => self.error = Some(error),
         }
@@ -135,7 +198,7 @@ impl RouterBuilder {
     /// Replaces the default fallback (a 404) with `handler`, which then answers every method
     /// that has no handler of its own.
     pub fn fallback(mut self, handler: impl MethodHandler + 'static) -> Self {
-        self.fallback = Some(Box::new(handler));
+        self.router.set_fallback(handler);
         self
     }
 
@@ -145,22 +208,17 @@ impl RouterBuilder {
     /// The first mistake made while configuring: an invalid method name (see [`MethodName`])
     /// or [`Error::DuplicateHandler`].
     pub fn build(self) -> Result<Router, Error> {
-        if let Some(error) = self.error {
-            return Err(error);
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.router),
         }
-        Ok(Router {
-            handlers: self.handlers,
-            fallback: self.fallback.unwrap_or_else(|| Box::new(not_implemented)),
-        })
     }
 }
 
 impl fmt::Debug for RouterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut methods: Vec<_> = self.handlers.keys().map(MethodName::as_str).collect();
-        methods.sort_unstable();
         f.debug_struct("RouterBuilder")
-            .field("methods", &methods)
+            .field("methods", &self.router.sorted_methods())
             .field("error", &self.error)
             .finish_non_exhaustive()
     }

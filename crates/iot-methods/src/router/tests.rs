@@ -252,3 +252,61 @@ async fn shared_across_tasks() {
     seen.sort_unstable();
     assert_eq!(seen, (1..=8).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn handlers_change_at_runtime() {
+    let answer = |status: i32| {
+        move |_req: MethodRequest| async move { Ok(MethodResponse::new(status, Value::Null)) }
+    };
+    let name = |text: &str| text.parse::<MethodName>().unwrap();
+    let status = |router: &Router, method: &str| {
+        let router = router.clone();
+        let method = method.to_owned();
+        async move {
+            router
+                .dispatch(request(&method, Value::Null))
+                .await
+                .status()
+        }
+    };
+    let mut router = Router::default();
+    assert!(!router.insert(name("a"), answer(201)));
+    assert!(router.insert(name("a"), answer(202)));
+    let before = router.clone();
+    let shared: Arc<dyn MethodHandler> = Arc::new(answer(203));
+    assert!(!router.insert_shared(name("b"), Arc::clone(&shared)));
+    assert_eq!(status(&router, "a").await, 202);
+    assert_eq!(status(&router, "b").await, 203);
+    assert_eq!(status(&before, "b").await, NOT_IMPLEMENTED_STATUS);
+    assert!(router.remove(&name("a")));
+    assert!(!router.remove(&name("a")));
+    assert_eq!(status(&router, "a").await, NOT_IMPLEMENTED_STATUS);
+    assert_eq!(status(&before, "a").await, 202);
+    let mut methods: Vec<_> = router.methods().map(MethodName::as_str).collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["b"]);
+}
+
+#[tokio::test]
+async fn fallback_changes_at_runtime() {
+    let teapot = |_req: MethodRequest| async move { Ok(MethodResponse::new(418, Value::Null)) };
+    let mut router = Router::builder().build().unwrap();
+    assert!(!router.has_fallback());
+    router.set_fallback(teapot);
+    assert!(router.has_fallback());
+    assert_eq!(
+        router.dispatch(request("x", Value::Null)).await.status(),
+        418
+    );
+    router.clear_fallback();
+    assert!(!router.has_fallback());
+    assert_eq!(
+        router.dispatch(request("x", Value::Null)).await.status(),
+        NOT_IMPLEMENTED_STATUS
+    );
+    router.set_shared_fallback(Arc::new(teapot));
+    assert_eq!(
+        router.dispatch(request("x", Value::Null)).await.status(),
+        418
+    );
+}

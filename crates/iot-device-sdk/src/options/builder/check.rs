@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use iot_methods::Router;
 use iot_protocol::{
     DeviceConnectionString, DeviceCredential, DeviceId, HostName, Identity, ModuleId, MqttUsername,
     ResourceUri, SasToken, SharedAccessKey,
@@ -11,7 +12,7 @@ use iot_twin::Timestamp;
 
 use super::{CredentialInput, DeviceOptionsBuilder, MAX_KEEP_ALIVE, Source, USER_AGENT};
 use crate::ConfigError;
-use crate::methods::Handlers;
+use crate::methods::parse_name;
 use crate::options::Auth;
 use crate::options::tls::client_config;
 
@@ -201,15 +202,18 @@ impl DeviceOptionsBuilder {
         username.to_string()
     }
 
-    pub(super) fn handlers(&self) -> Result<Handlers, ConfigError> {
-        let mut handlers = Handlers::default();
+    /// The router of the methods registered so far; a later handler for a name replaces an
+    /// earlier one.
+    pub(super) fn handlers(&self) -> Result<Router, ConfigError> {
+        let mut router = Router::default();
         for (name, handler) in &self.methods {
-            handlers
-                .insert(name, Arc::clone(handler))
-                .map_err(|e| ConfigError::new("method", e.to_string()))?;
+            let name = parse_name(name).map_err(|e| ConfigError::new("method", e.to_string()))?;
+            router.insert_shared(name, Arc::clone(handler));
         }
-        handlers.set_fallback(self.fallback.clone());
-        Ok(handlers)
+        if let Some(fallback) = &self.fallback {
+            router.set_shared_fallback(Arc::clone(fallback));
+        }
+        Ok(router)
     }
 }
 
