@@ -1,6 +1,7 @@
 //! [`RequestId`]: the `$rid` pairing a twin request with the hub's response, and
 //! [`RequestIds`], which hands out fresh ones.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -116,8 +117,9 @@ impl fmt::Display for RequestId {
 /// none of them starting with another.
 /// [`crate::DesiredSync`] and [`crate::ReportedOutbox`] use the prefixes `g` and `r` unless told
 /// otherwise. A device whose session survives a restart of the process (MQTT `CleanSession=0`)
-/// may add something unique to the run to its prefixes, so that a response addressed to the
-/// previous run can never be taken for an answer to this one.
+/// may start its sequences at a random number ([`RequestIds::starting_at`]) or add something
+/// unique to the run to its prefixes, so that a response addressed to the previous run is not
+/// taken for an answer to this one.
 ///
 /// ```
 /// use iot_twin::RequestIds;
@@ -126,11 +128,15 @@ impl fmt::Display for RequestId {
 /// assert_eq!(ids.next_id().as_str(), "g-7f3a-1");
 /// assert_eq!(ids.next_id().as_str(), "g-7f3a-2");
 /// assert!(RequestIds::new("x".repeat(200)).is_err());
+///
+/// // A prefix written in the program is checked when the program is compiled.
+/// let mut ids = const { RequestIds::with_static_prefix("u") }.starting_at(41);
+/// assert_eq!(ids.next_id().as_str(), "u41");
 /// # Ok::<(), iot_twin::TopicError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestIds {
-    prefix: String,
+    prefix: Cow<'static, str>,
     next: u64,
 }
 
@@ -151,15 +157,42 @@ impl RequestIds {
         if let Some(character) = prefix.chars().find(|c| c.is_control()) {
             return Err(TopicError::RequestIdControlCharacter { character });
         }
-        Ok(Self { prefix, next: 1 })
+        Ok(Self {
+            prefix: Cow::Owned(prefix),
+            next: 1,
+        })
     }
 
-    /// The sequence with a prefix known to be valid.
-    pub(crate) fn with_static_prefix(prefix: &'static str) -> Self {
+    /// A sequence starting at `{prefix}1` for a prefix written in the program, with the rules of
+    /// [`RequestIds::new`]. Evaluated in a constant (`const { ... }` or a `const` item), a prefix
+    /// that breaks them does not compile.
+    ///
+    /// ```compile_fail
+    /// const IDS: iot_twin::RequestIds = iot_twin::RequestIds::with_static_prefix("a\tb");
+    /// ```
+    ///
+    /// # Panics
+    /// When called outside a constant with a prefix that breaks the rules.
+    pub const fn with_static_prefix(prefix: &'static str) -> Self {
+        assert!(
+            prefix.len() <= Self::MAX_PREFIX_LEN,
+            "a request-id prefix is too long"
+        );
+        assert!(
+            !has_control_character(prefix.as_bytes()),
+            "a request-id prefix holds a control character"
+        );
         Self {
-            prefix: prefix.to_owned(),
+            prefix: Cow::Borrowed(prefix),
             next: 1,
         }
+    }
+
+    /// The same sequence, handing out `{prefix}{first}` next.
+    #[must_use]
+    pub const fn starting_at(mut self, first: u64) -> Self {
+        self.next = first;
+        self
     }
 
     /// A request id this sequence has not handed out before.
@@ -170,6 +203,23 @@ impl RequestIds {
         self.next = self.next.wrapping_add(1);
         id
     }
+}
+
+/// Whether UTF-8 `bytes` hold a control character (`char::is_control`): U+0000 to U+001F and
+/// U+007F in one byte, U+0080 to U+009F as `C2 80` to `C2 9F`. A `const fn`, for
+/// [`RequestIds::with_static_prefix`].
+const fn has_control_character(bytes: &[u8]) -> bool {
+    let mut index = 0;
+    while index < bytes.len() {
+        let c1 = bytes[index] == 0xC2
+            && index + 1 < bytes.len()
+            && matches!(bytes[index + 1], 0x80..=0x9F);
+        if bytes[index] < 0x20 || bytes[index] == 0x7F || c1 {
+            return true;
+        }
+        index += 1;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -243,7 +293,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn static_prefixes_follow_the_rules_of_new() {
+        const IDS: RequestIds = RequestIds::with_static_prefix("g-\u{a0}é");
+        assert_eq!(Ok(IDS), RequestIds::new("g-\u{a0}é"));
+        let mut ids = IDS.starting_at(u64::MAX);
+        assert_eq!(ids.next_id().as_str(), format!("g-\u{a0}é{}", u64::MAX));
+        assert_eq!(ids.next_id().as_str(), "g-\u{a0}é0");
+        for (text, control) in [
+            ("a\tb", true),
+            ("\u{7f}", true),
+            ("x\u{9f}", true),
+            ("é\u{a0}", false),
+        ] {
+            assert_eq!(has_control_character(text.as_bytes()), control, "{text:?}");
+        }
+        let long: &'static str = "x".repeat(RequestIds::MAX_PREFIX_LEN + 1).leak();
+        assert!(std::panic::catch_unwind(|| RequestIds::with_static_prefix(long)).is_err());
+        assert!(std::panic::catch_unwind(|| RequestIds::with_static_prefix("a\n")).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn control_characters_are_found_in_utf8(text in "\\PC{0,8}(\\p{Cc}\\PC{0,8})?") {
+            prop_assert_eq!(
+                has_control_character(text.as_bytes()),
+                text.chars().any(char::is_control)
+            );
+        }
+
         #[test]
         fn parse_display_round_trip(text in "[^\\p{Cc}]{1,32}") {
             let rid: RequestId = text.parse().unwrap();

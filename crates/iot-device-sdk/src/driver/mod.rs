@@ -91,10 +91,10 @@ impl Driver {
         outputs: Outputs,
         methods: Arc<MethodTable>,
     ) -> Self {
-        let run = format!("{:08x}", rand::random::<u32>());
+        let run = rand::random::<u64>();
         let c2d_filter = inbound::cloud_to_device_filter(&options);
         Self {
-            twin: TwinSession::new(&run),
+            twin: TwinSession::new(run),
             options,
             commands,
             close,

@@ -72,19 +72,19 @@ pub(super) struct TwinSession {
 }
 
 impl TwinSession {
-    /// A session whose request ids all carry `run`, unique to this client, so that an answer
-    /// meant for an earlier run of the device (whose MQTT session the hub kept) is never taken
-    /// for one of ours.
-    pub(super) fn new(run: &str) -> Self {
-        let ids = |kind: char| {
-            RequestIds::new(format!("{kind}{run}-"))
-                .unwrap_or_else(|_| unreachable!("a short prefix without control characters"))
-        };
+    /// A session whose request ids count from `run`, random for each client, so that an
+    /// answer meant for an earlier run of the device (whose MQTT session the hub kept) is not
+    /// taken for one of ours unless the two runs counted through the same numbers out of 2^64.
+    pub(super) fn new(run: u64) -> Self {
+        const DESIRED: RequestIds = RequestIds::with_static_prefix("g");
+        const REPORTED: RequestIds = RequestIds::with_static_prefix("r");
+        const GET: RequestIds = RequestIds::with_static_prefix("u");
         Self {
-            desired: DesiredSync::new().with_request_ids(ids('g')),
-            outbox: ReportedOutbox::new(Limits::default()).with_request_ids(ids('r')),
+            desired: DesiredSync::new().with_request_ids(DESIRED.starting_at(run)),
+            outbox: ReportedOutbox::new(Limits::default())
+                .with_request_ids(REPORTED.starting_at(run)),
             tickets: HashMap::new(),
-            get_ids: ids('u'),
+            get_ids: GET.starting_at(run),
             next_get: 0,
             gets: BTreeMap::new(),
             desired_request: None,

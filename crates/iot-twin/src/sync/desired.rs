@@ -146,7 +146,7 @@ impl DesiredSync {
     pub fn new() -> Self {
         Self {
             state: SyncState::Disconnected,
-            ids: RequestIds::with_static_prefix("g"),
+            ids: const { RequestIds::with_static_prefix("g") },
             request: None,
             content: Map::new(),
             version: None,

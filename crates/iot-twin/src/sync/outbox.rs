@@ -135,7 +135,7 @@ impl ReportedOutbox {
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
-            ids: RequestIds::with_static_prefix("r"),
+            ids: const { RequestIds::with_static_prefix("r") },
             connected: false,
             queue: VecDeque::new(),
             queued_size: 0,

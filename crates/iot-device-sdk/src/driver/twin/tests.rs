@@ -64,7 +64,7 @@ impl Bench {
             .build()
             .unwrap();
         Self {
-            twin: TwinSession::new("t"),
+            twin: TwinSession::new(7),
             link: Recorder::default(),
             timers: Timers::default(),
             policy,
