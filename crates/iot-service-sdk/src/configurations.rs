@@ -56,8 +56,10 @@ impl ServiceClient {
         configuration: &Configuration,
     ) -> Result<Configuration, ServiceError> {
         check_configuration(configuration)?;
-        let request =
-            Request::new(Method::Put, configuration_path(&configuration.id)).json(configuration)?;
+        let id = ConfigurationId::parse(&configuration.id)?;
+        let request = Request::new(Method::Put, configuration_path(id.as_str()))
+            .configuration(&id)
+            .json(configuration)?;
         self.execute_json(request, "configuration").await
     }
 
@@ -69,7 +71,7 @@ impl ServiceClient {
         &self,
         id: &ConfigurationId,
     ) -> Result<Configuration, ServiceError> {
-        let request = Request::new(Method::Get, configuration_path(id.as_str()));
+        let request = Request::new(Method::Get, configuration_path(id.as_str())).configuration(id);
         self.execute_json(request, "configuration").await
     }
 
@@ -88,7 +90,9 @@ impl ServiceClient {
         if_match: IfMatch,
     ) -> Result<Configuration, ServiceError> {
         check_configuration(configuration)?;
-        let request = Request::new(Method::Put, configuration_path(&configuration.id))
+        let id = ConfigurationId::parse(&configuration.id)?;
+        let request = Request::new(Method::Put, configuration_path(id.as_str()))
+            .configuration(&id)
             .if_match(if_match)
             .json(configuration)?;
         self.execute_json(request, "configuration").await
@@ -105,8 +109,9 @@ impl ServiceClient {
         id: &ConfigurationId,
         if_match: IfMatch,
     ) -> Result<(), ServiceError> {
-        let request =
-            Request::new(Method::Delete, configuration_path(id.as_str())).if_match(if_match);
+        let request = Request::new(Method::Delete, configuration_path(id.as_str()))
+            .configuration(id)
+            .if_match(if_match);
         self.execute(request).await.map(drop)
     }
 

@@ -8,8 +8,10 @@ use iot_twin::query::QueryError;
 use thiserror::Error;
 
 mod mapping;
+mod resource;
 
 pub(crate) use mapping::{ErrorContext, error_from_response};
+pub use resource::Resource;
 
 /// Why a call failed.
 ///
@@ -59,21 +61,21 @@ pub enum ServiceError {
     InvalidQuery(#[from] QueryError),
 
     // -- The hub said no --------------------------------------------------------------------
-    /// The device (or another resource) does not exist (HTTP 404).
-    #[error("{} not found{}: {message}", describe_device(.device_id.as_ref()), describe_code(*.code))]
+    /// The device, job or configuration does not exist (HTTP 404).
+    #[error("{} not found{}: {message}", describe(.resource.as_ref()), describe_code(*.code))]
     NotFound {
-        /// The device the request was about, if it was about one.
-        device_id: Option<DeviceId>,
+        /// The device, job or configuration the request was about, if it was about one.
+        resource: Option<Resource>,
         /// The hub's error code, such as [`ErrorCode::DeviceNotFound`].
         code: Option<ErrorCode>,
         /// The hub's message.
         message: String,
     },
     /// The resource already exists (HTTP 409), such as a device created twice.
-    #[error("{} already exists{}: {message}", describe_device(.device_id.as_ref()), describe_code(*.code))]
+    #[error("{} already exists{}: {message}", describe(.resource.as_ref()), describe_code(*.code))]
     AlreadyExists {
-        /// The device the request was about, if it was about one.
-        device_id: Option<DeviceId>,
+        /// The device, job or configuration the request was about, if it was about one.
+        resource: Option<Resource>,
         /// The hub's error code, such as [`ErrorCode::DeviceAlreadyExists`].
         code: Option<ErrorCode>,
         /// The hub's message.
@@ -81,10 +83,10 @@ pub enum ServiceError {
     },
     /// The etag sent in `If-Match` is not the resource's current one (HTTP 412): someone else
     /// changed it since it was read. Read it again and retry.
-    #[error("{} changed since etag {}: {message}", describe_device(.device_id.as_ref()), .etag.as_deref().unwrap_or("?"))]
+    #[error("{} changed since etag {}: {message}", describe(.resource.as_ref()), .etag.as_deref().unwrap_or("?"))]
     PreconditionFailed {
-        /// The device the request was about, if it was about one.
-        device_id: Option<DeviceId>,
+        /// The device or configuration the request was about, if it was about one.
+        resource: Option<Resource>,
         /// The etag the request required.
         etag: Option<String>,
         /// The hub's message.
@@ -270,11 +272,8 @@ impl ServiceError {
     }
 }
 
-fn describe_device(device_id: Option<&DeviceId>) -> String {
-    match device_id {
-        Some(id) => format!("device {:?}", id.as_str()),
-        None => "resource".to_owned(),
-    }
+fn describe(resource: Option<&Resource>) -> String {
+    resource.map_or_else(|| "resource".to_owned(), Resource::to_string)
 }
 
 fn describe_code(code: Option<ErrorCode>) -> String {
@@ -299,13 +298,31 @@ mod tests {
     #[test]
     fn messages_name_the_device_and_code() {
         let error = ServiceError::NotFound {
-            device_id: Some(device()),
+            resource: Some(Resource::Device(device())),
             code: Some(ErrorCode::DeviceNotFound),
             message: "no such device".into(),
         };
         assert_eq!(
             error.to_string(),
             "device \"d1\" not found (404001 DeviceNotFound): no such device"
+        );
+        let error = ServiceError::NotFound {
+            resource: Some(Resource::Job("j-7".parse().unwrap())),
+            code: Some(ErrorCode::JobNotFound),
+            message: "gone".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "job \"j-7\" not found (404002 JobNotFound): gone"
+        );
+        let error = ServiceError::AlreadyExists {
+            resource: Some(Resource::Configuration("fw-2".parse().unwrap())),
+            code: None,
+            message: "taken".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "configuration \"fw-2\" already exists: taken"
         );
         let error = ServiceError::Throttled {
             retry_after: Some(Duration::from_secs(3)),
@@ -314,7 +331,7 @@ mod tests {
         };
         assert_eq!(error.to_string(), "throttled, retry after 3s: slow down");
         let error = ServiceError::PreconditionFailed {
-            device_id: Some(device()),
+            resource: Some(Resource::Device(device())),
             etag: Some("AAAAAAAAAAE=".into()),
             message: "etag mismatch".into(),
         };
@@ -343,7 +360,7 @@ mod tests {
             ),
             (
                 ServiceError::PreconditionFailed {
-                    device_id: None,
+                    resource: None,
                     etag: None,
                     message: String::new(),
                 },

@@ -56,7 +56,9 @@ impl ServiceClient {
     /// the hub runs as many jobs as it allows, [`ServiceError::BadRequest`] for a job the hub
     /// refuses, and the errors every call can have.
     pub async fn schedule_job(&self, job: &ScheduledJob) -> Result<JobResponse, ServiceError> {
-        let request = Request::new(Method::Put, job_path(job.id())).json(job.request())?;
+        let request = Request::new(Method::Put, job_path(job.id()))
+            .job(job.id())
+            .json(job.request())?;
         self.execute_json(request, "job").await
     }
 
@@ -65,8 +67,8 @@ impl ServiceClient {
     /// # Errors
     /// [`ServiceError::NotFound`] when there is no such job.
     pub async fn get_job(&self, id: &JobId) -> Result<JobResponse, ServiceError> {
-        self.execute_json(Request::new(Method::Get, job_path(id)), "job")
-            .await
+        let request = Request::new(Method::Get, job_path(id)).job(id);
+        self.execute_json(request, "job").await
     }
 
     /// Cancels a job (`POST /jobs/v2/{id}/cancel`): devices it has not reached yet are not
@@ -77,7 +79,9 @@ impl ServiceClient {
     /// [`ServiceError::NotFound`] when there is no such job.
     pub async fn cancel_job(&self, id: &JobId) -> Result<JobResponse, ServiceError> {
         let path = format!("{}/cancel", job_path(id));
-        let request = Request::new(Method::Post, path).retry(Retry::Idempotent);
+        let request = Request::new(Method::Post, path)
+            .job(id)
+            .retry(Retry::Idempotent);
         self.execute_json(request, "job").await
     }
 

@@ -59,8 +59,8 @@
 //!   their progress from twin queries.
 //! - Requests and answers without the HTTP library's types (`request.rs`, `response.rs`), and
 //!   the one module that sends them (`transport.rs`).
-//! - [`ServiceError`] (`error.rs`) and the mapping from the hub's error answers
-//!   (`error/mapping.rs`).
+//! - [`ServiceError`] (`error.rs`), naming the [`Resource`] a failed request was about
+//!   (`error/resource.rs`), and the mapping from the hub's error answers (`error/mapping.rs`).
 #![forbid(unsafe_code)]
 
 mod builder;
@@ -86,7 +86,7 @@ pub use configurations::{
     APPLIED_COUNT, ConfigurationBuilder, ConfigurationContent, ConfigurationCounts,
     MAX_CUSTOM_METRICS, TARGETED_COUNT, check_configuration,
 };
-pub use error::ServiceError;
+pub use error::{Resource, ServiceError};
 pub use iot_twin::query::{Collection, ItemType};
 pub use jobs::{DEFAULT_MAX_EXECUTION_TIME, JobBuilder, JobQuery, ScheduledJob};
 pub use query::{

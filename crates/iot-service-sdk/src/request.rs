@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use iot_protocol::{DeviceId, IfMatch, ProtocolError};
+use iot_protocol::{ConfigurationId, DeviceId, IfMatch, JobId, ProtocolError};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::ServiceError;
 use crate::error::ErrorContext;
 use crate::retry::Retry;
+use crate::{Resource, ServiceError};
 
 /// The REST API version this crate speaks (PROTOCOL 12.1), sent as `?api-version=` on every
 /// request.
@@ -70,8 +70,8 @@ pub(crate) struct Request {
     pub(crate) retry: Retry,
     /// A timeout other than the client's request timeout.
     pub(crate) timeout: Option<Duration>,
-    /// The device the request is about, for errors.
-    pub(crate) device_id: Option<DeviceId>,
+    /// The device, job or configuration the request is about, for errors.
+    pub(crate) resource: Option<Resource>,
     /// Whether this is a direct-method call (whose 504 is the device's silence).
     pub(crate) method_call: bool,
 }
@@ -93,7 +93,7 @@ impl Request {
             body: None,
             retry,
             timeout: None,
-            device_id: None,
+            resource: None,
             method_call: false,
         }
     }
@@ -118,9 +118,23 @@ impl Request {
         self
     }
 
-    /// The same request about `device_id`.
-    pub(crate) fn device(mut self, device_id: &DeviceId) -> Self {
-        self.device_id = Some(device_id.clone());
+    /// The same request about device `id`.
+    pub(crate) fn device(self, id: &DeviceId) -> Self {
+        self.about(Resource::Device(id.clone()))
+    }
+
+    /// The same request about job `id`.
+    pub(crate) fn job(self, id: &JobId) -> Self {
+        self.about(Resource::Job(id.clone()))
+    }
+
+    /// The same request about configuration `id`.
+    pub(crate) fn configuration(self, id: &ConfigurationId) -> Self {
+        self.about(Resource::Configuration(id.clone()))
+    }
+
+    fn about(mut self, resource: Resource) -> Self {
+        self.resource = Some(resource);
         self
     }
 
@@ -157,7 +171,7 @@ impl Request {
     /// What errors should say about this request.
     pub(crate) fn context(&self) -> ErrorContext<'_> {
         ErrorContext {
-            device_id: self.device_id.as_ref(),
+            resource: self.resource.as_ref(),
             if_match: self.if_match.as_ref(),
             method_call: self.method_call,
         }

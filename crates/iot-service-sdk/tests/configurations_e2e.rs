@@ -12,8 +12,8 @@ use std::time::Duration;
 use iot_hub::Hub;
 use iot_protocol::{ConfigurationId, ConfigurationQueriesTestInput, DeviceId, ErrorCode, IfMatch};
 use iot_service_sdk::{
-    ConfigurationBuilder, ConfigurationContent, ConfigurationCounts, ServiceClient, ServiceError,
-    TwinUpdate, field,
+    ConfigurationBuilder, ConfigurationContent, ConfigurationCounts, Resource, ServiceClient,
+    ServiceError, TwinUpdate, field,
 };
 use serde_json::{Value, json};
 use support::{MqttDevice, WAIT, create, hub_builder, owner};
@@ -170,7 +170,15 @@ async fn configurations_are_created_read_updated_listed_and_deleted() {
         .await
         .unwrap();
     let gone = service.get_configuration(&id).await.unwrap_err();
-    assert!(matches!(gone, ServiceError::NotFound { .. }), "{gone:?}");
+    assert!(
+        matches!(&gone, ServiceError::NotFound { resource: Some(Resource::Configuration(named)), .. } if *named == id),
+        "{gone:?}"
+    );
+    assert!(
+        gone.to_string()
+            .starts_with(&format!("configuration {:?} not found", id.as_str())),
+        "{gone}"
+    );
     assert_eq!(gone.error_code(), Some(ErrorCode::ConfigurationNotFound));
     hub.shutdown().await;
 }

@@ -13,7 +13,7 @@ use iot_device_sdk::{DeviceClient, DeviceOptions, MethodResponse};
 use iot_hub::Hub;
 use iot_methods::MethodInvocation;
 use iot_protocol::{DeviceJobStatus, ErrorCode, JobId, JobStatus, JobType};
-use iot_service_sdk::{ScheduledJob, ServiceClient, ServiceError, TwinUpdate, field};
+use iot_service_sdk::{Resource, ScheduledJob, ServiceClient, ServiceError, TwinUpdate, field};
 use serde_json::{Value, json};
 use support::{WAIT, create, hub, owner, within};
 
@@ -283,8 +283,17 @@ async fn refusals_are_typed() {
 
     let unknown: JobId = "no-such-job".parse().unwrap();
     let error = service.get_job(&unknown).await.unwrap_err();
-    assert!(matches!(error, ServiceError::NotFound { .. }), "{error:?}");
+    assert!(
+        matches!(&error, ServiceError::NotFound { resource: Some(Resource::Job(id)), .. } if *id == unknown),
+        "{error:?}"
+    );
     assert_eq!(error.error_code(), Some(ErrorCode::JobNotFound));
+    assert!(
+        error
+            .to_string()
+            .starts_with("job \"no-such-job\" not found"),
+        "{error}"
+    );
     let error = service.cancel_job(&unknown).await.unwrap_err();
     assert!(matches!(error, ServiceError::NotFound { .. }), "{error:?}");
     let error = service

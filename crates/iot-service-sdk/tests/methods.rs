@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use iot_methods::MethodInvocation;
 use iot_protocol::{DeviceId, ErrorCode};
-use iot_service_sdk::ServiceError;
+use iot_service_sdk::{Resource, ServiceError};
 use serde_json::json;
 use support::{MqttDevice, create, hub, owner};
 
@@ -128,10 +128,8 @@ async fn an_unknown_device_is_not_found() {
         .await
         .unwrap_err();
     match error {
-        ServiceError::NotFound {
-            device_id, code, ..
-        } => {
-            assert_eq!(device_id, Some(id));
+        ServiceError::NotFound { resource, code, .. } => {
+            assert_eq!(resource, Some(Resource::Device(id)));
             assert_eq!(code, Some(ErrorCode::DeviceNotFound));
         }
         other => panic!("{other:?}"),

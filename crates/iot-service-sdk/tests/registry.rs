@@ -9,7 +9,7 @@ use iot_protocol::{
     AuthenticationMechanism, Device, DeviceId, DeviceStatus, ErrorCode, IfMatch, SharedAccessKey,
     SymmetricKey,
 };
-use iot_service_sdk::{MAX_LIST_DEVICES, ServiceError};
+use iot_service_sdk::{MAX_LIST_DEVICES, Resource, ServiceError};
 use support::{MqttDevice, create, hub, owner, within};
 
 #[tokio::test]
@@ -32,10 +32,8 @@ async fn create_generates_keys_and_refuses_duplicates() {
         .await
         .unwrap_err();
     match again {
-        ServiceError::AlreadyExists {
-            device_id, code, ..
-        } => {
-            assert_eq!(device_id, Some(id.clone()));
+        ServiceError::AlreadyExists { resource, code, .. } => {
+            assert_eq!(resource, Some(Resource::Device(id.clone())));
             assert_eq!(code, Some(ErrorCode::DeviceAlreadyExists));
         }
         other => panic!("{other:?}"),
@@ -85,10 +83,8 @@ async fn updates_check_the_etag_unless_forced() {
         .await
         .unwrap_err();
     match &stale {
-        ServiceError::PreconditionFailed {
-            device_id, etag, ..
-        } => {
-            assert_eq!(device_id.as_ref(), Some(&id));
+        ServiceError::PreconditionFailed { resource, etag, .. } => {
+            assert_eq!(resource.as_ref().and_then(Resource::device_id), Some(&id));
             assert_eq!(etag.as_deref(), read.etag.as_deref());
         }
         other => panic!("{other:?}"),
@@ -125,10 +121,8 @@ async fn deletes_check_the_etag_unless_forced() {
     client.delete_device(&id, etag).await.unwrap();
     let gone = client.get_device(&id).await.unwrap_err();
     match gone {
-        ServiceError::NotFound {
-            device_id, code, ..
-        } => {
-            assert_eq!(device_id, Some(id.clone()));
+        ServiceError::NotFound { resource, code, .. } => {
+            assert_eq!(resource, Some(Resource::Device(id.clone())));
             assert_eq!(code, Some(ErrorCode::DeviceNotFound));
         }
         other => panic!("{other:?}"),

@@ -7,7 +7,7 @@
 mod support;
 
 use iot_protocol::{ErrorCode, IfMatch};
-use iot_service_sdk::{ServiceError, TwinUpdate};
+use iot_service_sdk::{Resource, ServiceError, TwinUpdate};
 use iot_twin::Etag;
 use serde_json::{Value, json};
 use support::{MqttDevice, create, hub, owner};
@@ -49,11 +49,9 @@ async fn merge_updates_with_and_without_etag() {
         .await
         .unwrap_err();
     match &stale {
-        ServiceError::PreconditionFailed {
-            etag, device_id, ..
-        } => {
+        ServiceError::PreconditionFailed { etag, resource, .. } => {
             assert_eq!(etag.as_deref(), Some(twin.etag().as_str()));
-            assert_eq!(device_id.as_ref(), Some(&id));
+            assert_eq!(resource.as_ref().and_then(Resource::device_id), Some(&id));
         }
         other => panic!("{other:?}"),
     }
@@ -190,7 +188,7 @@ async fn missing_twins_are_not_found() {
         matches!(
             error,
             ServiceError::NotFound {
-                device_id: Some(_),
+                resource: Some(Resource::Device(_)),
                 ..
             }
         ),

@@ -1,18 +1,19 @@
 //! From the hub's error answer (status, `iothub-errorcode` header, body) to a [`ServiceError`].
 
-use iot_protocol::{DeviceId, ErrorBody, ErrorCode, IfMatch};
+use iot_protocol::{ErrorBody, ErrorCode, IfMatch};
 
-use super::ServiceError;
+use super::{Resource, ServiceError};
 use crate::response::Response;
 
 /// The longest piece of an unreadable error body kept as the message, in characters.
 const MAX_RAW_MESSAGE_CHARS: usize = 300;
 
-/// What the request was about, so that errors can say which device and which etag.
+/// What the request was about, so that errors can say which device, job or configuration,
+/// and which etag.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ErrorContext<'a> {
-    /// The device the request was about.
-    pub(crate) device_id: Option<&'a DeviceId>,
+    /// The device, job or configuration the request was about.
+    pub(crate) resource: Option<&'a Resource>,
     /// The `If-Match` condition sent.
     pub(crate) if_match: Option<&'a IfMatch>,
     /// Whether the request was a direct-method call, whose 504 means the device did not answer.
@@ -27,7 +28,7 @@ pub(crate) struct ErrorContext<'a> {
 /// refines it (404 `DeviceNotOnline`, 403 quota codes, 504 on a method call).
 pub(crate) fn error_from_response(context: &ErrorContext<'_>, response: &Response) -> ServiceError {
     let (code, message) = code_and_message(response);
-    let device_id = context.device_id.cloned();
+    let resource = context.resource.cloned();
     match response.status {
         401 => ServiceError::Unauthorized { code, message },
         403 if code.is_some_and(is_quota) => ServiceError::BadRequest {
@@ -36,14 +37,14 @@ pub(crate) fn error_from_response(context: &ErrorContext<'_>, response: &Respons
             message,
         },
         403 => ServiceError::Forbidden { code, message },
-        404 => not_found(device_id, code, message),
+        404 => not_found(resource, code, message),
         409 => ServiceError::AlreadyExists {
-            device_id,
+            resource,
             code,
             message,
         },
         412 => ServiceError::PreconditionFailed {
-            device_id,
+            resource,
             etag: context
                 .if_match
                 .map(|m| m.as_etag().unwrap_or("*").to_owned()),
@@ -54,7 +55,7 @@ pub(crate) fn error_from_response(context: &ErrorContext<'_>, response: &Respons
             code,
             message,
         },
-        504 => gateway_timeout(context, device_id, code, message),
+        504 => gateway_timeout(context, code, message),
         status @ 400..=499 => ServiceError::BadRequest {
             status,
             code,
@@ -69,17 +70,13 @@ pub(crate) fn error_from_response(context: &ErrorContext<'_>, response: &Respons
     }
 }
 
-fn not_found(
-    device_id: Option<DeviceId>,
-    code: Option<ErrorCode>,
-    message: String,
-) -> ServiceError {
-    match (code, device_id) {
-        (Some(ErrorCode::DeviceNotOnline), Some(device_id)) => {
+fn not_found(resource: Option<Resource>, code: Option<ErrorCode>, message: String) -> ServiceError {
+    match (code, resource) {
+        (Some(ErrorCode::DeviceNotOnline), Some(Resource::Device(device_id))) => {
             ServiceError::DeviceNotOnline { device_id }
         }
-        (code, device_id) => ServiceError::NotFound {
-            device_id,
+        (code, resource) => ServiceError::NotFound {
+            resource,
             code,
             message,
         },
@@ -88,10 +85,10 @@ fn not_found(
 
 fn gateway_timeout(
     context: &ErrorContext<'_>,
-    device_id: Option<DeviceId>,
     code: Option<ErrorCode>,
     message: String,
 ) -> ServiceError {
+    let device_id = context.resource.and_then(Resource::device_id).cloned();
     match device_id {
         Some(device_id) if context.method_call || code == Some(ErrorCode::GatewayTimeout) => {
             ServiceError::DeviceTimeout { device_id }
@@ -147,6 +144,7 @@ mod tests {
 
     use super::*;
     use crate::response::ResponseHeaders;
+    use iot_protocol::DeviceId;
     use iot_twin::Timestamp;
 
     fn at() -> Timestamp {
@@ -180,28 +178,28 @@ mod tests {
         "d1".parse().unwrap()
     }
 
-    fn on_device(device_id: &DeviceId) -> ErrorContext<'_> {
+    fn about(resource: &Resource) -> ErrorContext<'_> {
         ErrorContext {
-            device_id: Some(device_id),
+            resource: Some(resource),
             ..ErrorContext::default()
         }
     }
 
     #[test]
     fn both_body_shapes_give_code_and_message() {
-        let id = device();
+        let id = Resource::Device(device());
         for body in [
             legacy(ErrorCode::DeviceNotFound, "gone"),
             current(ErrorCode::DeviceNotFound, "gone"),
         ] {
-            let error = error_from_response(&on_device(&id), &response(404, None, body));
+            let error = error_from_response(&about(&id), &response(404, None, body));
             match error {
                 ServiceError::NotFound {
-                    device_id,
+                    resource,
                     code,
                     message,
                 } => {
-                    assert_eq!(device_id, Some(device()));
+                    assert_eq!(resource, Some(Resource::Device(device())));
                     assert_eq!(code, Some(ErrorCode::DeviceNotFound));
                     assert_eq!(message, "gone");
                 }
@@ -243,15 +241,49 @@ mod tests {
     }
 
     #[test]
+    fn jobs_and_configurations_not_found_are_named() {
+        let job = Resource::Job("j-7".parse().unwrap());
+        let error = error_from_response(
+            &about(&job),
+            &response(404, None, legacy(ErrorCode::JobNotFound, "no such job")),
+        );
+        assert!(
+            matches!(&error, ServiceError::NotFound { resource: Some(r), .. } if *r == job),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("job \"j-7\" not found"),
+            "{error}"
+        );
+        let configuration = Resource::Configuration("fw-2".parse().unwrap());
+        let error = error_from_response(
+            &about(&configuration),
+            &response(404, None, current(ErrorCode::ConfigurationNotFound, "none")),
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("configuration \"fw-2\" not found"),
+            "{error}"
+        );
+        let error = error_from_response(
+            &about(&job),
+            &response(404, None, current(ErrorCode::DeviceNotOnline, "offline")),
+        );
+        assert!(matches!(error, ServiceError::NotFound { .. }), "{error:?}");
+    }
+
+    #[test]
     fn device_not_online_and_method_timeouts() {
         let id = device();
+        let on_device = Resource::Device(id.clone());
         let error = error_from_response(
-            &on_device(&id),
+            &about(&on_device),
             &response(404, None, current(ErrorCode::DeviceNotOnline, "offline")),
         );
         assert!(matches!(error, ServiceError::DeviceNotOnline { device_id } if device_id == id));
         let method = ErrorContext {
-            device_id: Some(&id),
+            resource: Some(&on_device),
             method_call: true,
             ..ErrorContext::default()
         };
@@ -266,10 +298,10 @@ mod tests {
 
     #[test]
     fn precondition_names_the_etag_sent() {
-        let id = device();
+        let id = Resource::Device(device());
         let condition = IfMatch::etag("AAAAAAAAAAE=").unwrap();
         let context = ErrorContext {
-            device_id: Some(&id),
+            resource: Some(&id),
             if_match: Some(&condition),
             method_call: false,
         };
