@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::SectionKind;
-use crate::path::prefixed;
+use crate::path::{Path, prefixed};
 
 /// Everything that can go wrong in this crate.
 ///
@@ -286,6 +286,21 @@ pub(crate) fn type_name(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The members of `value` if it is an object; otherwise a [`TwinError::WrongType`] at `path`.
+pub(crate) fn expect_object(
+    value: serde_json::Value,
+    path: &Path<'_>,
+) -> Result<serde_json::Map<String, serde_json::Value>, TwinError> {
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        other => Err(TwinError::WrongType {
+            path: path.render(),
+            expected: "an object",
+            found: type_name(&other),
+        }),
     }
 }
 

@@ -4,7 +4,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::error::type_name;
+use crate::error::expect_object;
 use crate::path::Path;
 use crate::version::{VERSION_KEY, take_version};
 use crate::{Patch, TwinError, TwinVersion};
@@ -62,16 +62,7 @@ impl DesiredNotification {
 
     /// Parses a notification from a JSON value.
     pub fn from_value(value: Value) -> Result<Self, TwinError> {
-        let mut map = match value {
-            Value::Object(map) => map,
-            other => {
-                return Err(TwinError::WrongType {
-                    path: String::new(),
-                    expected: "an object",
-                    found: type_name(&other),
-                });
-            }
-        };
+        let mut map = expect_object(value, &Path::Root)?;
         let version = take_version(&mut map, &Path::Root)?;
         map.retain(|key, _| !key.starts_with('$'));
         Ok(Self {

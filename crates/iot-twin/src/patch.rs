@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::TwinError;
-use crate::error::type_name;
+use crate::error::expect_object;
 use crate::path::Path;
 use crate::rules::{Nulls, check_document};
 
@@ -47,14 +47,7 @@ impl Patch {
 
     /// Validates a JSON value as a patch.
     pub fn from_value(value: Value) -> Result<Self, TwinError> {
-        match value {
-            Value::Object(map) => Self::from_map(map),
-            other => Err(TwinError::WrongType {
-                path: String::new(),
-                expected: "an object",
-                found: type_name(&other),
-            }),
-        }
+        Self::from_map(expect_object(value, &Path::Root)?)
     }
 
     /// Validates a JSON object as a patch.

@@ -4,7 +4,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::error::type_name;
+use crate::error::{expect_object, type_name};
+use crate::path::Path;
 use crate::{Patch, TwinError};
 
 /// What a service write body says about one section (`tags` or `properties.desired`).
@@ -111,28 +112,17 @@ impl ServiceWrite {
 
     /// Parses a request body from a JSON value.
     pub fn from_value(value: Value) -> Result<Self, TwinError> {
-        let mut body = as_object(value, "")?;
+        let mut body = expect_object(value, &Path::Root)?;
         let tags = SectionField::parse(body.remove("tags"), "tags")?;
         let desired = match body.remove("properties") {
             None => SectionField::Absent,
             Some(properties) => {
-                let mut properties = as_object(properties, "properties")?;
+                let mut properties = expect_object(properties, &Path::Root.key("properties"))?;
                 check_reported(properties.remove("reported"))?;
                 SectionField::parse(properties.remove("desired"), "properties.desired")?
             }
         };
         Ok(Self { tags, desired })
-    }
-}
-
-fn as_object(value: Value, path: &str) -> Result<Map<String, Value>, TwinError> {
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(TwinError::WrongType {
-            path: path.to_owned(),
-            expected: "an object",
-            found: type_name(&other),
-        }),
     }
 }
 

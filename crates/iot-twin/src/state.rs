@@ -4,7 +4,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::error::type_name;
+use crate::error::expect_object;
 use crate::path::Path;
 use crate::rules::{Nulls, check_document};
 use crate::version::{VERSION_KEY, take_version};
@@ -51,16 +51,7 @@ impl PropertiesState {
     }
 
     fn parse(value: Value, path: &Path<'_>) -> Result<Self, TwinError> {
-        let mut content = match value {
-            Value::Object(map) => map,
-            other => {
-                return Err(TwinError::WrongType {
-                    path: path.render(),
-                    expected: "an object",
-                    found: type_name(&other),
-                });
-            }
-        };
+        let mut content = expect_object(value, path)?;
         let version = take_version(&mut content, path)?;
         content.retain(|key, _| !key.starts_with('$'));
         check_document(&content, path, 0, Nulls::Reject)?;
@@ -138,16 +129,7 @@ impl TwinState {
 
     /// Parses a `GET` response from a JSON value.
     pub fn from_value(value: Value) -> Result<Self, TwinError> {
-        let mut map = match value {
-            Value::Object(map) => map,
-            other => {
-                return Err(TwinError::WrongType {
-                    path: String::new(),
-                    expected: "an object",
-                    found: type_name(&other),
-                });
-            }
-        };
+        let mut map = expect_object(value, &Path::Root)?;
         let root = Path::Root;
         let mut section = |name: &'static str| {
             let path = root.key(name);

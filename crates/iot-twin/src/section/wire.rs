@@ -5,7 +5,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::{Section, SectionKind, Tracking};
-use crate::error::type_name;
+use crate::error::expect_object;
 use crate::path::Path;
 use crate::rules::{Nulls, check_document, members_size};
 use crate::version::{VERSION_KEY, take_version};
@@ -44,16 +44,7 @@ impl Section {
     /// follow the key rules and hold no `null`; limits are not checked, so a section stored
     /// under other limits still loads. Error paths are relative to the section.
     pub fn from_rest(kind: SectionKind, value: Value) -> Result<Self, TwinError> {
-        let mut content = match value {
-            Value::Object(map) => map,
-            other => {
-                return Err(TwinError::WrongType {
-                    path: String::new(),
-                    expected: "an object",
-                    found: type_name(&other),
-                });
-            }
-        };
+        let mut content = expect_object(value, &Path::Root)?;
         let metadata = content.remove(METADATA_KEY);
         let version = take_version(&mut content, &Path::Root);
         content.retain(|key, _| !key.starts_with('$'));

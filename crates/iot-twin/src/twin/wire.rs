@@ -4,7 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::Twin;
-use crate::error::type_name;
+use crate::error::expect_object;
+use crate::path::Path;
 use crate::registry::{Configurations, RegistryInfo, take};
 use crate::{Etag, Section, SectionKind, TwinError};
 
@@ -75,14 +76,7 @@ impl Twin {
 
     /// Parses a twin from a JSON value.
     pub fn from_value(value: Value) -> Result<Self, TwinError> {
-        match value {
-            Value::Object(map) => Self::from_map(map),
-            other => Err(TwinError::WrongType {
-                path: String::new(),
-                expected: "an object",
-                found: type_name(&other),
-            }),
-        }
+        Self::from_map(expect_object(value, &Path::Root)?)
     }
 
     fn from_map(mut map: Map<String, Value>) -> Result<Self, TwinError> {
@@ -132,17 +126,10 @@ fn take_etag(map: &mut Map<String, Value>) -> Result<Etag, TwinError> {
 }
 
 fn take_properties(map: &mut Map<String, Value>) -> Result<(Section, Section), TwinError> {
-    let mut properties = match map.remove("properties") {
-        Some(Value::Object(properties)) => properties,
-        Some(other) => {
-            return Err(TwinError::WrongType {
-                path: "properties".into(),
-                expected: "an object",
-                found: type_name(&other),
-            });
-        }
-        None => return Err(missing("properties")),
-    };
+    let properties = map
+        .remove("properties")
+        .ok_or_else(|| missing("properties"))?;
+    let mut properties = expect_object(properties, &Path::Root.key("properties"))?;
     let mut section = |kind: SectionKind, name: &str| {
         let value = properties
             .remove(name)
