@@ -2,7 +2,8 @@
 
 use iot_protocol::{
     AuthenticationMechanism, AuthenticationType, Device, DeviceEtag, DeviceId, DeviceStatus,
-    GENERATED_KEY_LEN, SharedAccessKey, SymmetricKey, X509Thumbprint,
+    GENERATED_KEY_LEN, ProtocolError, SharedAccessKey, SymmetricKey, X509Thumbprint,
+    check_status_reason,
 };
 use iot_twin::Timestamp;
 
@@ -63,15 +64,37 @@ impl DeviceOptions {
     }
 
     /// The same options for a device registered as disabled (it may not connect).
-    pub fn disabled(self) -> Self {
-        self.with_status(DeviceStatus::Disabled, None)
+    pub fn disabled(mut self) -> Self {
+        self.status = Some(DeviceStatus::Disabled);
+        self.status_reason = None;
+        self
     }
 
     /// The same options with this status and reason.
-    pub fn with_status(mut self, status: DeviceStatus, reason: Option<String>) -> Self {
-        self.status = Some(status);
+    ///
+    /// # Errors
+    /// [`HubError::InvalidDevice`] for a reason longer than IoT Hub allows
+    /// ([`iot_protocol::MAX_STATUS_REASON_LEN`] characters).
+    pub fn with_status(
+        self,
+        status: DeviceStatus,
+        reason: Option<String>,
+    ) -> Result<Self, HubError> {
+        self.status(Some(status), reason)
+    }
+
+    /// The same options with this status (`None`: enabled) and reason, checked.
+    fn status(
+        mut self,
+        status: Option<DeviceStatus>,
+        reason: Option<String>,
+    ) -> Result<Self, HubError> {
+        if let Some(reason) = &reason {
+            check_status_reason(reason).map_err(|error| invalid_device("statusReason", error))?;
+        }
+        self.status = status;
         self.status_reason = reason;
-        self
+        Ok(self)
     }
 
     /// The options a registry `PUT` body asks for: its status and authentication. Absent or
@@ -79,22 +102,22 @@ impl DeviceOptions {
     ///
     /// # Errors
     /// [`HubError::InvalidDevice`] for a self-signed device without a valid primary thumbprint,
-    /// or for `certificateAuthority` and `none`, which this hub does not support.
+    /// for `certificateAuthority` and `none`, which this hub does not support, or for a
+    /// `statusReason` longer than IoT Hub allows.
     pub fn from_device(device: &Device) -> Result<Self, HubError> {
         let mechanism = device.authentication.clone().unwrap_or_default();
-        let auth = match mechanism.kind.unwrap_or_default() {
+        let options = match mechanism.kind.unwrap_or_default() {
             AuthenticationType::Sas => {
                 let keys = mechanism.symmetric_key.unwrap_or_default();
-                Auth::Keys(keys.primary_key, keys.secondary_key)
+                Self {
+                    auth: Auth::Keys(keys.primary_key, keys.secondary_key),
+                    ..Self::default()
+                }
             }
             AuthenticationType::SelfSigned => {
                 let thumbprints = mechanism.x509_thumbprint.unwrap_or_default();
                 let primary = thumbprints.primary_thumbprint.unwrap_or_default();
-                return Ok(Self {
-                    status: device.status,
-                    status_reason: device.status_reason.clone(),
-                    ..Self::self_signed(&primary, thumbprints.secondary_thumbprint.as_deref())?
-                });
+                Self::self_signed(&primary, thumbprints.secondary_thumbprint.as_deref())?
             }
             other => {
                 return Err(HubError::InvalidDevice {
@@ -103,11 +126,7 @@ impl DeviceOptions {
                 });
             }
         };
-        Ok(Self {
-            auth,
-            status: device.status,
-            status_reason: device.status_reason.clone(),
-        })
+        options.status(device.status, device.status_reason.clone())
     }
 
     /// The registry record of a new device `id`.
@@ -165,6 +184,15 @@ fn keys(primary: SharedAccessKey, secondary: SharedAccessKey) -> AuthenticationM
     }
 }
 
+/// A device rule of `iot_protocol` broken by `field`, as the hub reports it.
+fn invalid_device(field: &'static str, error: ProtocolError) -> HubError {
+    let rule = match error {
+        ProtocolError::InvalidField { rule, .. } => rule.to_owned(),
+        other => other.to_string(),
+    };
+    HubError::InvalidDevice { field, rule }
+}
+
 fn check_thumbprint(field: &'static str, thumbprint: &str) -> Result<(), HubError> {
     let hex = thumbprint.bytes().all(|b| b.is_ascii_hexdigit());
     if hex && matches!(thumbprint.len(), 40 | 64) {
@@ -179,6 +207,7 @@ fn check_thumbprint(field: &'static str, thumbprint: &str) -> Result<(), HubErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iot_protocol::MAX_STATUS_REASON_LEN;
 
     fn id() -> DeviceId {
         "d1".parse().unwrap()
@@ -202,6 +231,38 @@ mod tests {
         let created = options.into_device(&id(), Timestamp::MIN);
         let keys = created.authentication.unwrap().symmetric_key.unwrap();
         assert!(keys.primary_key.is_some() && keys.secondary_key.is_some());
+    }
+
+    #[test]
+    fn status_reasons_follow_iot_hubs_limit() {
+        let longest = "r".repeat(MAX_STATUS_REASON_LEN);
+        let options = DeviceOptions::default()
+            .with_status(DeviceStatus::Disabled, Some(longest.clone()))
+            .unwrap();
+        let device = options.into_device(&id(), Timestamp::MIN);
+        assert_eq!(device.status_reason, Some(longest));
+
+        let long = "r".repeat(MAX_STATUS_REASON_LEN + 1);
+        let error = DeviceOptions::default()
+            .with_status(DeviceStatus::Disabled, Some(long.clone()))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid device definition: statusReason must be at most 128 characters"
+        );
+        let mut device = Device::new(id());
+        device.status_reason = Some(long);
+        let error = DeviceOptions::from_device(&device).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                HubError::InvalidDevice {
+                    field: "statusReason",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]

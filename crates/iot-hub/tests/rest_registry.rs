@@ -6,7 +6,7 @@
 mod rest_support;
 mod support;
 
-use iot_protocol::{DeviceConnectionString, ErrorCode};
+use iot_protocol::{DeviceConnectionString, ErrorCode, MAX_STATUS_REASON_LEN};
 use reqwest::Method;
 use rest_support::{Rest, create_device, hub};
 use serde_json::{Value, json};
@@ -69,6 +69,37 @@ async fn given_keys_are_kept_and_a_duplicate_is_a_conflict() {
     assert!(again.is_legacy_error());
     let fetched = rest.get("/devices/d1").await.ok();
     assert_eq!(fetched, created);
+}
+
+#[tokio::test]
+async fn a_status_reason_over_128_characters_is_a_bad_request() {
+    let hub = hub().await;
+    let rest = Rest::owner(&hub);
+    let longest = "r".repeat(MAX_STATUS_REASON_LEN);
+    let body = json!({"deviceId": "d1", "status": "disabled", "statusReason": longest});
+    let created = rest.json(Method::PUT, "/devices/d1", &[], &body).await.ok();
+    assert_eq!(created["statusReason"], longest.as_str());
+
+    let too_long = "r".repeat(MAX_STATUS_REASON_LEN + 1);
+    let body = json!({"deviceId": "d2", "statusReason": too_long});
+    let refused = rest.json(Method::PUT, "/devices/d2", &[], &body).await;
+    let message = refused.expect_error(ErrorCode::ArgumentInvalid);
+    assert!(
+        message.contains("statusReason") && message.contains("128"),
+        "{message}"
+    );
+    rest.get("/devices/d2")
+        .await
+        .expect_error(ErrorCode::DeviceNotFound);
+
+    let mut update = created.clone();
+    update["statusReason"] = json!(too_long);
+    let refused = rest
+        .json(Method::PUT, "/devices/d1", &[("If-Match", "*")], &update)
+        .await;
+    let message = refused.expect_error(ErrorCode::ArgumentInvalid);
+    assert!(message.contains("statusReason"), "{message}");
+    assert_eq!(rest.get("/devices/d1").await.ok(), created);
 }
 
 #[tokio::test]

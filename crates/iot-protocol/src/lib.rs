@@ -39,7 +39,8 @@
 //!   [`ServiceConnectionString`].
 //! - MQTT: [`MqttUsername`], [`MessageProperties`], [`MessageTopic`].
 //! - REST: [`IfMatch`], [`DeviceEtag`], the models ([`Device`], [`Module`], [`JobRequest`],
-//!   [`JobResponse`], [`DeviceJob`], [`Configuration`], [`QuerySpecification`], statistics),
+//!   [`JobResponse`], [`DeviceJob`], [`Configuration`], [`QuerySpecification`], statistics)
+//!   and the device rule they carry ([`check_status_reason`]),
 //!   [`ErrorCode`], [`ErrorBody`], [`ErrorDetail`]. The registry's value types
 //!   ([`DeviceStatus`], [`ConnectionState`], [`AuthenticationType`], [`X509Thumbprint`],
 //!   [`Capabilities`]) are `iot_twin`'s, re-exported: twins and identities share them.
@@ -90,8 +91,8 @@ pub use models::{
     AuthenticationMechanism, Configuration, ConfigurationContent, ConfigurationMetrics,
     ConfigurationQueriesTestInput, ConfigurationQueriesTestResponse, Device, DeviceJob,
     DeviceJobError, DeviceJobOutcome, DeviceJobStatistics, DeviceJobStatus, JobRequest,
-    JobResponse, JobStatus, JobType, Module, PurgeMessageQueueResult, QuerySpecification,
-    RegistryStatistics, ServiceStatistics, SymmetricKey,
+    JobResponse, JobStatus, JobType, MAX_STATUS_REASON_LEN, Module, PurgeMessageQueueResult,
+    QuerySpecification, RegistryStatistics, ServiceStatistics, SymmetricKey, check_status_reason,
 };
 pub use policy::{AccessRights, SharedAccessPolicy};
 pub use resource::ResourceUri;

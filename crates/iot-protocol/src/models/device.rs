@@ -6,7 +6,38 @@ use iot_twin::{
 use serde::{Deserialize, Serialize};
 
 use crate::key::serde_option as key_serde;
-use crate::{DeviceId, SharedAccessKey};
+use crate::{DeviceId, ProtocolError, SharedAccessKey};
+
+/// The longest `statusReason` IoT Hub accepts, in characters (PROTOCOL 11.1).
+pub const MAX_STATUS_REASON_LEN: usize = 128;
+
+/// Checks a device's `statusReason` against IoT Hub's limit of [`MAX_STATUS_REASON_LEN`]
+/// characters.
+///
+/// IoT Hub does not document how it counts characters; it is a .NET service, whose strings
+/// count UTF-16 code units, so we count those (a character outside the Basic Multilingual
+/// Plane, such as most emoji, counts twice).
+///
+/// ```
+/// use iot_protocol::{MAX_STATUS_REASON_LEN, check_status_reason};
+///
+/// assert!(check_status_reason(&"a".repeat(MAX_STATUS_REASON_LEN)).is_ok());
+/// let error = check_status_reason(&"a".repeat(MAX_STATUS_REASON_LEN + 1)).unwrap_err();
+/// assert_eq!(error.to_string(), "device has an invalid statusReason: must be at most 128 characters");
+/// ```
+///
+/// # Errors
+/// [`ProtocolError::InvalidField`] naming `statusReason` when the reason is longer.
+pub fn check_status_reason(reason: &str) -> Result<(), ProtocolError> {
+    if reason.encode_utf16().count() <= MAX_STATUS_REASON_LEN {
+        return Ok(());
+    }
+    Err(ProtocolError::InvalidField {
+        input: "device",
+        field: "statusReason".to_owned(),
+        rule: "must be at most 128 characters",
+    })
+}
 
 /// A device identity in the registry: the body of `PUT /devices/{id}` and of the hub's answers.
 ///
@@ -39,8 +70,8 @@ pub struct Device {
     /// Whether the device may connect (`enabled` when omitted on create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeviceStatus>,
-    /// Why the status was set, up to 128 characters; written as `null` when unset, as the hub
-    /// does.
+    /// Why the status was set, up to [`MAX_STATUS_REASON_LEN`] characters (see
+    /// [`check_status_reason`]); written as `null` when unset, as the hub does.
     #[serde(default)]
     pub status_reason: Option<String>,
     /// When `connection_state` last changed.
@@ -147,6 +178,30 @@ mod tests {
             },
             "capabilities": {"iotEdge": false}
         })
+    }
+
+    #[test]
+    fn status_reasons_up_to_128_utf16_units_pass() {
+        for fits in [
+            String::new(),
+            "a".repeat(MAX_STATUS_REASON_LEN),
+            "é".repeat(MAX_STATUS_REASON_LEN),
+            "😀".repeat(MAX_STATUS_REASON_LEN / 2),
+        ] {
+            assert_eq!(check_status_reason(&fits), Ok(()), "{fits:?}");
+        }
+        for long in [
+            "a".repeat(MAX_STATUS_REASON_LEN + 1),
+            "😀".repeat(MAX_STATUS_REASON_LEN / 2 + 1),
+            format!("{}😀", "a".repeat(MAX_STATUS_REASON_LEN - 1)),
+        ] {
+            let error = check_status_reason(&long).unwrap_err();
+            assert!(
+                matches!(&error, ProtocolError::InvalidField { field, rule, .. }
+                    if field == "statusReason" && rule.contains(&MAX_STATUS_REASON_LEN.to_string())),
+                "{error:?}"
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub use configuration::{
     Configuration, ConfigurationContent, ConfigurationMetrics, ConfigurationQueriesTestInput,
     ConfigurationQueriesTestResponse,
 };
-pub use device::{AuthenticationMechanism, Device, SymmetricKey};
+pub use device::{
+    AuthenticationMechanism, Device, MAX_STATUS_REASON_LEN, SymmetricKey, check_status_reason,
+};
 pub use device_job::{DeviceJob, DeviceJobError, DeviceJobOutcome, DeviceJobStatus};
 pub use job::{DeviceJobStatistics, JobRequest, JobResponse, JobStatus, JobType};
 pub use module::Module;
