@@ -25,10 +25,12 @@
 //!   scheduled jobs ([`Jobs`], `jobs/`), configurations ([`Configurations`],
 //!   `configurations/`): the operations, shared by every front end.
 //! - `core/`: the working set of devices; `session.rs`: MQTT sessions apart from connections;
-//!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API.
+//!   `store/`: SQLite with group commit; `mqtt/`: the MQTT endpoint; `rest/`: the REST API;
+//!   `accept.rs`: binding, the accept loop and the TLS handshake both endpoints share.
 //! - [`HubError`] and [`MethodCallError`] (`error.rs`).
 #![forbid(unsafe_code)]
 
+mod accept;
 mod builder;
 mod c2d;
 mod configurations;

@@ -1,6 +1,7 @@
 //! The REST listener: accepts TCP connections, runs TLS when configured, and serves HTTP/1.1
 //! with keep-alive on each, one task per connection.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,16 +13,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use super::router::router;
 use crate::core::Core;
-use crate::{HubError, TlsConfig};
-
-/// How long a client has to finish the TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::{HubError, TlsConfig, accept};
 
 /// How long a client has to send a request's headers once it started one.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,21 +30,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Binds the REST socket, with an error that names `--rest-addr` and says what to do when the
 /// port is taken or privileged.
 pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, HubError> {
-    TcpListener::bind(addr).await.map_err(|source| {
-        let hint = match source.kind() {
-            std::io::ErrorKind::AddrInUse => {
-                "another process listens on this port; stop it or choose another address with \
-                 --rest-addr (e.g. 127.0.0.1:8443)"
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                "port 443 and other ports below 1024 need privileges; run with \
-                 CAP_NET_BIND_SERVICE, redirect 443 to a higher port, or choose a port above \
-                 1023 with --rest-addr (the Node service SDK only reaches port 443)"
-            }
-            _ => "check the address given with --rest-addr",
-        };
-        HubError::Bind { addr, source, hint }
-    })
+    accept::bind(addr, bind_hint).await
+}
+
+fn bind_hint(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::AddrInUse => {
+            "another process listens on this port; stop it or choose another address with \
+             --rest-addr (e.g. 127.0.0.1:8443)"
+        }
+        ErrorKind::PermissionDenied => {
+            "port 443 and other ports below 1024 need privileges; run with \
+             CAP_NET_BIND_SERVICE, redirect 443 to a higher port, or choose a port above \
+             1023 with --rest-addr (the Node service SDK only reaches port 443)"
+        }
+        _ => "check the address given with --rest-addr",
+    }
 }
 
 /// Accepts connections until `stop` fires, then lets each connection finish its request in
@@ -56,54 +54,31 @@ pub(crate) async fn run(
     core: Arc<Core>,
     listener: TcpListener,
     tls: Option<TlsConfig>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let router = router(core);
     let acceptor = tls.map(|tls| TlsAcceptor::from(tls.server_config()));
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, peer)) => {
-                    let span = tracing::info_span!("rest", %peer);
-                    let task = accept(socket, acceptor.clone(), router.clone(), stop.clone());
-                    connections.spawn(task.instrument(span));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stop.changed() => break,
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
+    accept::run(listener, stop, |socket, peer, stop| {
+        let task = serve_tcp(socket, acceptor.clone(), router.clone(), stop);
+        task.instrument(tracing::info_span!("rest", %peer))
+    })
+    .await;
 }
 
 /// Runs TLS (if configured) and then HTTP on one connection.
-async fn accept(
+async fn serve_tcp(
     socket: TcpStream,
     acceptor: Option<TlsAcceptor>,
     router: Router,
     stop: watch::Receiver<bool>,
 ) {
-    // Answers are small and should leave at once.
-    let _ = socket.set_nodelay(true);
-    let Some(acceptor) = acceptor else {
-        serve(socket, router, stop).await;
-        return;
-    };
-    let mut stopped = stop.clone();
-    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket));
-    tokio::select! {
-        result = handshake => match result {
-            Ok(Ok(stream)) => serve(stream, router, stop).await,
-            Ok(Err(error)) => tracing::info!(%error, "TLS handshake failed"),
-            Err(_) => tracing::info!("TLS handshake timed out"),
-        },
-        _ = stopped.changed() => {}
+    match acceptor {
+        None => serve(socket, router, stop).await,
+        Some(acceptor) => {
+            if let Some(stream) = accept::handshake(&acceptor, socket, &stop).await {
+                serve(stream, router, stop).await;
+            }
+        }
     }
 }
 
