@@ -12,7 +12,6 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::Response;
 use iot_protocol::{Configuration, ConfigurationId, ConfigurationQueriesTestInput};
@@ -22,7 +21,7 @@ use serde_json::Value;
 use super::BODY_LIMIT;
 use super::auth::{Authorized, RegistryRead, RegistryWrite};
 use super::error::RestError;
-use super::extract::{if_match, json_error, parse_json, read_body};
+use super::extract::{Condition, json_error, parse_json, read_body};
 use super::response::{json, no_content};
 use super::router::Api;
 
@@ -49,10 +48,9 @@ pub(crate) async fn put(
     _: Authorized<RegistryWrite>,
     State(api): State<Api>,
     ConfigurationPath(id): ConfigurationPath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
     body: Body,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     let config = configuration(&id, &read_body(body, BODY_LIMIT).await?)?;
     let configurations = api.configurations();
     let stored = match condition {
@@ -126,9 +124,8 @@ pub(crate) async fn delete(
     _: Authorized<RegistryWrite>,
     State(api): State<Api>,
     ConfigurationPath(id): ConfigurationPath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     api.configurations().delete(&id, condition.as_ref()).await?;
     Ok(no_content())
 }

@@ -66,10 +66,22 @@ fn device_id(params: &HashMap<String, String>) -> Result<DeviceId, RestError> {
     DeviceId::parse(id).map_err(|e| RestError::invalid(e.to_string()))
 }
 
+/// The request's `If-Match` condition, read by [`if_match`].
+#[derive(Debug)]
+pub(crate) struct Condition(pub(crate) Option<IfMatch>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Condition {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, RestError> {
+        if_match(&parts.headers).map(Self)
+    }
+}
+
 /// The `If-Match` header: `None` when absent or empty (IoT Hub documents no meaning for an
 /// empty header; we treat it as no condition), else the parsed condition (quoted, unquoted,
 /// `W/`, `*`; see [`IfMatch::parse`]), or 400 `ArgumentInvalid`.
-pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, RestError> {
+fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, RestError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use iot_protocol::{Device, ErrorCode};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use serde_json::Value;
 use super::BODY_LIMIT;
 use super::auth::{Authorized, RegistryRead, RegistryWrite};
 use super::error::RestError;
-use super::extract::{DevicePath, ModulePath, if_match, json_error, parse_json, read_body};
+use super::extract::{Condition, DevicePath, ModulePath, json_error, parse_json, read_body};
 use super::response::{json, no_content};
 use super::router::Api;
 use crate::DeviceOptions;
@@ -36,10 +35,9 @@ pub(crate) async fn put(
     _: Authorized<RegistryWrite>,
     State(api): State<Api>,
     DevicePath(id): DevicePath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
     body: Body,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     let device = device_body(&id, &read_body(body, BODY_LIMIT).await?)?;
     let device = match condition {
         None => {
@@ -81,9 +79,8 @@ pub(crate) async fn delete(
     _: Authorized<RegistryWrite>,
     State(api): State<Api>,
     DevicePath(id): DevicePath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     api.registry()
         .delete_device(&id, condition.as_ref())
         .await?;

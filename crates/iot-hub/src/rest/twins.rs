@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use iot_protocol::ErrorCode;
 use iot_twin::ServiceWrite;
@@ -11,7 +10,7 @@ use iot_twin::ServiceWrite;
 use super::BODY_LIMIT;
 use super::auth::{Authorized, ServiceConnect};
 use super::error::RestError;
-use super::extract::{DevicePath, ModulePath, if_match, read_body};
+use super::extract::{Condition, DevicePath, ModulePath, read_body};
 use super::registry::module_not_found;
 use super::response::json;
 use super::router::Api;
@@ -32,10 +31,9 @@ pub(crate) async fn patch(
     _: Authorized<ServiceConnect>,
     State(api): State<Api>,
     DevicePath(id): DevicePath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
     body: Body,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     let write = service_write(&read_body(body, BODY_LIMIT).await?)?;
     Ok(json(
         &api.twins().update(&id, &write, condition.as_ref()).await?,
@@ -47,10 +45,9 @@ pub(crate) async fn replace(
     _: Authorized<ServiceConnect>,
     State(api): State<Api>,
     DevicePath(id): DevicePath,
-    headers: HeaderMap,
+    Condition(condition): Condition,
     body: Body,
 ) -> Result<Response, RestError> {
-    let condition = if_match(&headers)?;
     let write = service_write(&read_body(body, BODY_LIMIT).await?)?;
     Ok(json(
         &api.twins().replace(&id, &write, condition.as_ref()).await?,
