@@ -127,10 +127,7 @@ impl ServiceClient {
         let mut request = Request::new(Method::Get, path(&[Segment::Literal("configurations")]));
         if let Some(top) = top {
             if top == 0 {
-                return Err(ServiceError::OutOfRange {
-                    argument: "top",
-                    reason: "must be at least 1".to_owned(),
-                });
+                return Err(ServiceError::out_of_range("top", "must be at least 1"));
             }
             request = request.param("top", top.to_string());
         }

@@ -264,6 +264,14 @@ impl ServiceError {
         }
     }
 
+    /// An argument out of range.
+    pub(crate) fn out_of_range(argument: &'static str, reason: impl Into<String>) -> Self {
+        Self::OutOfRange {
+            argument,
+            reason: reason.into(),
+        }
+    }
+
     /// A protocol error.
     pub(crate) fn protocol(detail: impl Into<String>) -> Self {
         Self::Protocol {

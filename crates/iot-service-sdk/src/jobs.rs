@@ -103,10 +103,10 @@ impl ServiceClient {
         deadline: Instant,
     ) -> Result<JobResponse, ServiceError> {
         if poll_interval.is_zero() {
-            return Err(ServiceError::OutOfRange {
-                argument: "poll_interval",
-                reason: "must be more than zero".to_owned(),
-            });
+            return Err(ServiceError::out_of_range(
+                "poll_interval",
+                "must be more than zero",
+            ));
         }
         let started = tokio::time::Instant::now();
         let deadline = tokio::time::Instant::from_std(deadline);
@@ -158,10 +158,10 @@ impl ServiceClient {
     ) -> Result<QueryItems<DeviceJob>, ServiceError> {
         let query = query.into_query()?;
         if query.collection() != Collection::DeviceJobs {
-            return Err(ServiceError::OutOfRange {
-                argument: "query",
-                reason: format!("`{query}` does not query devices.jobs"),
-            });
+            return Err(ServiceError::out_of_range(
+                "query",
+                format!("`{query}` does not query devices.jobs"),
+            ));
         }
         Ok(self.query(query)?.items_as())
     }

@@ -103,10 +103,10 @@ impl ServiceClient {
         let mut request = Request::new(Method::Get, path(&[Segment::Literal("devices")]));
         if let Some(top) = top {
             if !(1..=MAX_LIST_DEVICES).contains(&top) {
-                return Err(ServiceError::OutOfRange {
-                    argument: "top",
-                    reason: format!("must be between 1 and {MAX_LIST_DEVICES}, not {top}"),
-                });
+                return Err(ServiceError::out_of_range(
+                    "top",
+                    format!("must be between 1 and {MAX_LIST_DEVICES}, not {top}"),
+                ));
             }
             request = request.param("top", top.to_string());
         }

@@ -156,10 +156,8 @@ fn method(method: Method) -> reqwest::Method {
 }
 
 fn header_value(name: &str, value: &str) -> Result<HeaderValue, ServiceError> {
-    HeaderValue::from_str(value).map_err(|_| ServiceError::OutOfRange {
-        argument: "header",
-        reason: format!("{name} must be visible ASCII"),
-    })
+    HeaderValue::from_str(value)
+        .map_err(|_| ServiceError::out_of_range("header", format!("{name} must be visible ASCII")))
 }
 
 fn read_headers(headers: &HeaderMap) -> ResponseHeaders {

@@ -113,14 +113,14 @@ impl ConfigurationBuilder {
     /// out of range (see [`check_configuration`]).
     pub fn build(self) -> Result<Configuration, ServiceError> {
         let target = self.target.ok_or_else(|| {
-            invalid(
+            ServiceError::out_of_range(
                 "target condition",
                 "is required: name the devices, or \"*\" for every device",
             )
         })?;
         let content = self
             .content
-            .ok_or_else(|| invalid("content", "is required"))?;
+            .ok_or_else(|| ServiceError::out_of_range("content", "is required"))?;
         let mut configuration = Configuration::new(&self.id);
         configuration.schema_version = Some(SCHEMA_VERSION.to_owned());
         configuration.target_condition = Some(target_text(target, &content)?);
@@ -159,10 +159,13 @@ pub fn check_configuration(configuration: &Configuration) -> Result<(), ServiceE
     let target = configuration
         .target_condition
         .as_deref()
-        .ok_or_else(|| invalid("target condition", "is required"))?;
+        .ok_or_else(|| ServiceError::out_of_range("target condition", "is required"))?;
     check_target(target, configuration)?;
     if configuration.priority.is_some_and(|p| p < 0) {
-        return Err(invalid("priority", "must not be negative"));
+        return Err(ServiceError::out_of_range(
+            "priority",
+            "must not be negative",
+        ));
     }
     if let Some(content) = &configuration.content {
         for entries in [&content.device_content, &content.module_content]
@@ -191,7 +194,7 @@ fn check_target(target: &str, configuration: &Configuration) -> Result<(), Servi
     }
     let condition = iot_twin::Condition::parse(target)?;
     if condition.collection() != Collection::Modules {
-        return Err(invalid(
+        return Err(ServiceError::out_of_range(
             "target condition",
             "module content needs a target of the form FROM devices.modules WHERE ...",
         ));
@@ -201,9 +204,9 @@ fn check_target(target: &str, configuration: &Configuration) -> Result<(), Servi
 
 fn check_metrics(queries: &BTreeMap<String, String>) -> Result<(), ServiceError> {
     if queries.len() > MAX_CUSTOM_METRICS {
-        return Err(invalid(
+        return Err(ServiceError::out_of_range(
             "metrics",
-            &format!(
+            format!(
                 "at most {MAX_CUSTOM_METRICS} custom metrics, not {}",
                 queries.len()
             ),
@@ -211,24 +214,20 @@ fn check_metrics(queries: &BTreeMap<String, String>) -> Result<(), ServiceError>
     }
     for (name, text) in queries {
         if name.is_empty() {
-            return Err(invalid("metrics", "a metric name must not be empty"));
+            return Err(ServiceError::out_of_range(
+                "metrics",
+                "a metric name must not be empty",
+            ));
         }
         let query = Query::parse(text)?;
         if query.collection() == Collection::DeviceJobs {
-            return Err(invalid(
+            return Err(ServiceError::out_of_range(
                 "metrics",
-                &format!("metric {name:?} must query twins, not devices.jobs"),
+                format!("metric {name:?} must query twins, not devices.jobs"),
             ));
         }
     }
     Ok(())
-}
-
-fn invalid(argument: &'static str, reason: &str) -> ServiceError {
-    ServiceError::OutOfRange {
-        argument,
-        reason: reason.to_owned(),
-    }
 }
 
 #[cfg(test)]

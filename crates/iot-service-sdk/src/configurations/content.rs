@@ -106,10 +106,10 @@ impl ConfigurationContent {
 /// Checks one content map (device or module content) by IoT Hub's rules.
 pub(crate) fn check_entries(entries: &Map<String, Value>) -> Result<(), ServiceError> {
     if DesiredContent::from_map(entries)?.is_empty() {
-        return Err(ServiceError::OutOfRange {
-            argument: "content",
-            reason: "must set at least one desired property".to_owned(),
-        });
+        return Err(ServiceError::out_of_range(
+            "content",
+            "must set at least one desired property",
+        ));
     }
     Ok(())
 }

@@ -28,10 +28,10 @@ pub(crate) fn condition_text(filter: Filter) -> Result<String, ServiceError> {
 pub(crate) fn check_condition_text(text: &str) -> Result<Condition, ServiceError> {
     let condition = Condition::parse(text)?;
     if condition.collection() != Collection::Devices {
-        return Err(ServiceError::OutOfRange {
-            argument: "condition",
-            reason: format!("`{text}` must select devices"),
-        });
+        return Err(ServiceError::out_of_range(
+            "condition",
+            format!("`{text}` must select devices"),
+        ));
     }
     Ok(condition)
 }

@@ -115,11 +115,14 @@ impl TryFrom<JobRequest> for ScheduledJob {
         let id: JobId = request
             .job_id
             .as_deref()
-            .ok_or_else(|| invalid("job id", "is missing"))?
+            .ok_or_else(|| ServiceError::out_of_range("job id", "is missing"))?
             .parse()?;
         check_condition_text(request.query_condition.as_deref().unwrap_or_default())?;
         if request.max_execution_time_in_seconds == Some(0) {
-            return Err(invalid("max execution time", "must be at least 1 second"));
+            return Err(ServiceError::out_of_range(
+                "max execution time",
+                "must be at least 1 second",
+            ));
         }
         match (
             request.job_type,
@@ -131,9 +134,9 @@ impl TryFrom<JobRequest> for ScheduledJob {
                 check_twin_patch(patch)?;
             }
             (job_type, _, _) => {
-                return Err(invalid(
+                return Err(ServiceError::out_of_range(
                     "job",
-                    &format!(
+                    format!(
                         "a {job_type:?} job needs cloudToDeviceMethod for a method job or \
                          updateTwin for a twin job, and only that"
                     ),
@@ -219,7 +222,7 @@ impl JobBuilder {
             None => random_id().parse()?,
         };
         let condition = self.condition.ok_or_else(|| {
-            invalid(
+            ServiceError::out_of_range(
                 "condition",
                 "is required: name the devices, or \"*\" for every device",
             )
@@ -243,7 +246,7 @@ fn twin_patch(update: &TwinUpdate) -> Result<Map<String, Value>, ServiceError> {
         return Err(ServiceError::protocol("a twin update is not a JSON object"));
     };
     if patch.is_empty() {
-        return Err(invalid(
+        return Err(ServiceError::out_of_range(
             "twin update",
             "must change tags or desired properties",
         ));
@@ -259,9 +262,9 @@ fn check_twin_patch(patch: &Map<String, Value>) -> Result<(), ServiceError> {
         None => {}
         Some(Value::String(etag)) if etag == "*" => {}
         Some(other) => {
-            return Err(invalid(
+            return Err(ServiceError::out_of_range(
                 "twin update",
-                &format!("etag must be \"*\", not {other}"),
+                format!("etag must be \"*\", not {other}"),
             ));
         }
     }
@@ -276,13 +279,17 @@ fn check_twin_patch(patch: &Map<String, Value>) -> Result<(), ServiceError> {
 }
 
 fn timestamp(time: SystemTime) -> Result<Timestamp, ServiceError> {
-    Timestamp::from_system_time(time).map_err(|e| invalid("start time", &e.to_string()))
+    Timestamp::from_system_time(time)
+        .map_err(|e| ServiceError::out_of_range("start time", e.to_string()))
 }
 
 fn whole_seconds(limit: Duration) -> Result<u64, ServiceError> {
     let rounded_up = limit.as_secs() + u64::from(limit.subsec_nanos() > 0);
     if rounded_up == 0 {
-        return Err(invalid("max execution time", "must be at least 1 second"));
+        return Err(ServiceError::out_of_range(
+            "max execution time",
+            "must be at least 1 second",
+        ));
     }
     Ok(rounded_up)
 }
@@ -300,13 +307,6 @@ pub(crate) fn random_id() -> String {
         part(16..20),
         part(20..32)
     )
-}
-
-fn invalid(argument: &'static str, reason: &str) -> ServiceError {
-    ServiceError::OutOfRange {
-        argument,
-        reason: reason.to_owned(),
-    }
 }
 
 #[cfg(test)]

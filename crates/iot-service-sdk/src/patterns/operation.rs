@@ -124,10 +124,8 @@ impl FleetOperation {
     /// [`ServiceError::OutOfRange`] for a method name, payload or timeout the method rules
     /// refuse, and the errors of [`crate::JobBuilder::build`].
     pub fn to_job(&self) -> Result<ScheduledJob, ServiceError> {
-        let out_of_range = |e: iot_methods::Error| ServiceError::OutOfRange {
-            argument: "method",
-            reason: e.to_string(),
-        };
+        let out_of_range =
+            |e: iot_methods::Error| ServiceError::out_of_range("method", e.to_string());
         let name = self.method.parse().map_err(out_of_range)?;
         let mut method = MethodInvocation::new(name, self.payload.clone()).map_err(out_of_range)?;
         if let Some(timeout) = self.response_timeout {

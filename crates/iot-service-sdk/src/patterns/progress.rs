@@ -110,10 +110,10 @@ impl ProgressQuery {
         deadline: Instant,
     ) -> Result<ProgressStream, ServiceError> {
         if interval.is_zero() {
-            return Err(ServiceError::OutOfRange {
-                argument: "interval",
-                reason: "must be more than zero".to_owned(),
-            });
+            return Err(ServiceError::out_of_range(
+                "interval",
+                "must be more than zero",
+            ));
         }
         let compiled = self.compile()?;
         Ok(ProgressStream::new(

@@ -41,7 +41,7 @@ impl Filter {
         let parsed = Condition::parse(condition).map_err(ServiceError::from);
         Self(parsed.and_then(|condition| {
             if !condition.is_all() && condition.collection().as_str() != "devices" {
-                return Err(out_of_range(
+                return Err(ServiceError::out_of_range(
                     "condition",
                     "cannot name a collection; use QueryBuilder::from",
                 ));
@@ -206,26 +206,19 @@ fn constant(value: Value) -> Result<Constant, ServiceError> {
         Value::Number(n) => Constant::Number(
             n.as_f64()
                 .and_then(Number::new)
-                .ok_or_else(|| out_of_range("constant", "numbers must be finite"))?,
+                .ok_or_else(|| ServiceError::out_of_range("constant", "numbers must be finite"))?,
         ),
         Value::String(s) => Constant::String(s),
         Value::Array(items) => {
             Constant::Array(items.into_iter().map(constant).collect::<Result<_, _>>()?)
         }
         Value::Object(_) => {
-            return Err(out_of_range(
+            return Err(ServiceError::out_of_range(
                 "constant",
                 "objects cannot be compared in a query",
             ));
         }
     })
-}
-
-fn out_of_range(argument: &'static str, reason: &str) -> ServiceError {
-    ServiceError::OutOfRange {
-        argument,
-        reason: reason.to_owned(),
-    }
 }
 
 #[cfg(test)]
