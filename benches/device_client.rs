@@ -19,25 +19,12 @@ use iot_hub::{DeviceOptions as HubDevice, Hub};
 use iot_protocol::{DeviceCredential, DeviceId, MqttUsername};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
-use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
+mod support;
 
 async fn hub() -> Hub {
-    Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().expect("an address"))
-        .plain_tcp()
-        .in_memory()
-        .start()
-        .await
-        .expect("a hub")
+    support::loopback_hub().start().await.expect("a hub")
 }
 
 async fn device(hub: &Hub, name: &str) -> DeviceId {
@@ -107,7 +94,7 @@ impl Bare {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = runtime();
+    let runtime = support::runtime();
     let hub = runtime.block_on(hub());
     let bare_id = runtime.block_on(device(&hub, "bench-bare"));
     let id = runtime.block_on(device(&hub, "bench-client"));

@@ -20,18 +20,11 @@ use iot_hub::{DeviceOptions, Hub};
 use iot_protocol::{Configuration, DeviceId, IfMatch, JobRequest, JobStatus};
 use iot_twin::{Patch, SectionField, ServiceWrite};
 use serde_json::{Value, json};
-use tokio::runtime::Runtime;
+
+mod support;
 
 const FLEET: usize = 1000;
 const CONCURRENCY: usize = 16;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
 
 fn id(n: usize) -> DeviceId {
     format!("dev-{n:04}").parse().expect("an id")
@@ -39,10 +32,7 @@ fn id(n: usize) -> DeviceId {
 
 /// A hub in memory with `FLEET` devices, which evaluates configurations only when they change.
 async fn hub() -> Hub {
-    let hub = Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().expect("an address"))
-        .plain_tcp()
-        .in_memory()
+    let hub = support::loopback_hub()
         .job_concurrency(CONCURRENCY)
         .configuration_interval(Duration::from_secs(3600))
         .start()
@@ -157,7 +147,7 @@ async fn idle_round(hub: &Hub, round: u64) -> Duration {
 }
 
 fn jobs(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = support::runtime();
     let hub = rt.block_on(hub());
     let mut group = c.benchmark_group("jobs");
     group.sample_size(10);

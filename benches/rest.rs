@@ -12,7 +12,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -21,42 +21,17 @@ use iot_hub::{DeviceOptions, Hub};
 use iot_protocol::DeviceId;
 use iot_twin::Patch;
 use serde_json::json;
-use tokio::runtime::Runtime;
+
+#[path = "support/http.rs"]
+mod http;
+mod support;
 
 const FLEET: usize = 1000;
 const QUERY: &str = "SELECT * FROM devices WHERE tags.group = 'a'";
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-fn client() -> reqwest::Client {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("a client")
-}
-
 /// A plain-HTTP hub in memory with `FLEET` devices, half of them tagged group `a`.
 async fn hub() -> Hub {
-    let hub = Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().expect("an address"))
-        .rest_addr("127.0.0.1:0".parse().expect("an address"))
-        .plain_tcp()
-        .in_memory()
-        .start()
-        .await
-        .expect("a hub");
+    let hub = support::loopback_hub().start().await.expect("a hub");
     for n in 0..FLEET {
         let id: DeviceId = format!("dev-{n:04}").parse().expect("an id");
         hub.registry()
@@ -72,18 +47,6 @@ async fn hub() -> Hub {
         hub.twins().update_desired(&id, desired).await.expect("set");
     }
     hub
-}
-
-fn token(hub: &Hub) -> String {
-    let expiry = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        + 3600;
-    hub.service_connection_string()
-        .expect("the owner policy")
-        .sas_token(expiry)
-        .to_secret_string()
 }
 
 /// A bare axum server answering `body` on `/twin`.
@@ -110,11 +73,11 @@ async fn baseline(body: Vec<u8>) -> String {
 }
 
 fn rest(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = support::runtime();
     let hub = rt.block_on(hub());
-    let http = client();
+    let http = http::client();
     let base = format!("http://{}", hub.rest_addr());
-    let auth = token(&hub);
+    let auth = http::owner_token(&hub);
     let id: DeviceId = "dev-0001".parse().expect("an id");
     let twin_json = serde_json::to_vec(&hub.twins().get(&id).expect("a twin")).expect("JSON");
     let baseline_url = rt.block_on(baseline(twin_json));

@@ -9,36 +9,23 @@
 //!   following `x-ms-continuation`, each item parsed into a `Twin`.
 
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use iot_hub::{DeviceOptions, Hub};
 use iot_protocol::DeviceId;
 use iot_service_sdk::{RetryPolicy, ServiceClient};
 use iot_twin::Twin;
-use tokio::runtime::Runtime;
+
+#[path = "support/http.rs"]
+mod http;
+mod support;
 
 const FLEET: usize = 1000;
 const PAGE: u32 = 100;
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
 async fn fleet_hub() -> Hub {
-    let hub = Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().expect("an address"))
-        .rest_addr("127.0.0.1:0".parse().expect("an address"))
-        .plain_tcp()
-        .in_memory()
-        .start()
-        .await
-        .expect("a hub");
+    let hub = support::loopback_hub().start().await.expect("a hub");
     for n in 0..FLEET {
         let id: DeviceId = format!("bench-{n:04}").parse().expect("an id");
         hub.registry()
@@ -58,27 +45,10 @@ struct Raw {
 
 impl Raw {
     fn new(hub: &Hub) -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("a clock after 1970")
-            .as_secs();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
         Self {
-            http: reqwest::Client::builder()
-                .tls_backend_preconfigured(tls)
-                .build()
-                .expect("a client"),
+            http: http::client(),
             base: format!("http://{}", hub.rest_addr()),
-            authorization: hub
-                .service_connection_string()
-                .expect("the owner policy")
-                .sas_token(now + 3600)
-                .to_secret_string(),
+            authorization: http::owner_token(hub),
         }
     }
 
@@ -146,7 +116,7 @@ fn sdk(hub: &Hub) -> ServiceClient {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = support::runtime();
     let hub = rt.block_on(fleet_hub());
     let raw = Raw::new(&hub);
     let client = sdk(&hub);
