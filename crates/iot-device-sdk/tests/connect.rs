@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use iot_device_sdk::{ConnectionState, DeviceClient, DeviceOptions, DisconnectReason, Error};
-use iot_hub::{DevCerts, DeviceOptions as HubDevice, Hub};
+use iot_hub::{DevCerts, DeviceOptions as HubDevice};
 use iot_protocol::{DeviceStatus, ResourceUri, SasToken};
 use ring::digest;
-use support::{WAIT, device, hub, options, quick_retry, state_where, stop, within};
+use support::{
+    WAIT, connect, device, hub, options, quick_retry, state_where, stop, tls_hub, within,
+};
 
 #[tokio::test]
 async fn connects_and_reports_each_state() {
@@ -116,12 +118,7 @@ async fn a_disabled_device_is_reported_then_connects_once_enabled() {
 async fn dropping_the_last_handle_disconnects() {
     let hub = hub().await;
     let id = device(&hub, "connect-drop").await;
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     let weak = client.downgrade();
     let clone = client.clone();
     drop(client);
@@ -139,13 +136,7 @@ async fn dropping_the_last_handle_disconnects() {
 #[tokio::test]
 async fn tls_with_the_hubs_generated_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let certs = DevCerts::load_or_create(dir.path()).unwrap();
-    let hub = Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().unwrap())
-        .tls(certs.tls_config().unwrap())
-        .start()
-        .await
-        .unwrap();
+    let (certs, hub) = tls_hub(dir.path()).await;
     let id = device(&hub, "connect-tls").await;
     let cs = hub
         .device_connection_string(&id)
@@ -200,13 +191,7 @@ async fn tls_with_the_hubs_generated_ca() {
 #[tokio::test]
 async fn x509_devices_connect_with_their_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let certs = DevCerts::load_or_create(dir.path()).unwrap();
-    let hub = Hub::builder()
-        .mqtt_addr("127.0.0.1:0".parse().unwrap())
-        .tls(certs.tls_config().unwrap())
-        .start()
-        .await
-        .unwrap();
+    let (certs, hub) = tls_hub(dir.path()).await;
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params

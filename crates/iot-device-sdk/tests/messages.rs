@@ -8,18 +8,13 @@ use iot_device_sdk::{DeviceClient, Message};
 use iot_hub::CloudToDeviceMessage;
 use iot_protocol::MessageProperties;
 use serde_json::json;
-use support::{device, hub, next, options, stop, within};
+use support::{connect, device, hub, next, options, stop, within};
 
 #[tokio::test]
 async fn telemetry_reaches_the_hub_with_its_properties() {
     let hub = hub().await;
     let id = device(&hub, "messages-telemetry").await;
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     let mut telemetry = hub.telemetry();
     let message = Message::builder(&br#"{"temperature":21.5}"#[..])
         .content_type("application/json")

@@ -11,7 +11,7 @@ use iot_hub::Hub;
 use iot_methods::{HandlerError, MethodInvocation, MethodRequest, MethodResponse, MethodResult};
 use iot_protocol::DeviceId;
 use serde_json::{Value, json};
-use support::{device, hub, options, stop, within};
+use support::{connect, device, hub, options, stop, within};
 use tokio::sync::Barrier;
 
 async fn call(hub: &Hub, id: &DeviceId, name: &str, payload: Value) -> MethodResult {
@@ -100,12 +100,7 @@ async fn failing_and_panicking_handlers_answer_500() {
 async fn handlers_and_the_fallback_change_at_runtime() {
     let hub = hub().await;
     let id = device(&hub, "methods-runtime").await;
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     assert_eq!(call(&hub, &id, "echo", Value::Null).await.status(), 404);
     client.set_method_handler("echo", echo).unwrap();
     assert_eq!(
@@ -135,12 +130,7 @@ async fn handlers_and_the_fallback_change_at_runtime() {
 async fn handlers_run_concurrently_and_may_use_the_client() {
     let hub = hub().await;
     let id = device(&hub, "methods-concurrent").await;
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     // Both calls must be in their handlers at once to pass the barrier.
     let barrier = Arc::new(Barrier::new(2));
     let weak = client.downgrade();

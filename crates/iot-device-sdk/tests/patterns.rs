@@ -18,7 +18,7 @@ use iot_protocol::DeviceId;
 use iot_twin::{Patch, Timestamp};
 use serde_json::{Value, json};
 use support::proxy::Proxy;
-use support::{device, eventually, hub, options, options_via, stop, within};
+use support::{connect, device, eventually, hub, options_via, stop, within};
 use tokio::sync::{Semaphore, oneshot};
 
 async fn call(hub: &Hub, id: &DeviceId, method: &str) -> MethodResult {
@@ -63,9 +63,7 @@ fn timestamp(value: &Value) -> Timestamp {
 async fn reboot_answers_at_once_reports_progress_and_refuses_a_second_one() {
     let hub = hub().await;
     let id = device(&hub, "reboot-1").await;
-    let client = DeviceClient::connect(options(&hub, &id).build().unwrap())
-        .await
-        .unwrap();
+    let client = connect(&hub, &id).await;
     let (release, released) = oneshot::channel::<()>();
     let released = Arc::new(Mutex::new(Some(released)));
     let payloads = Arc::new(Mutex::new(Vec::new()));
@@ -110,9 +108,7 @@ async fn reboot_answers_at_once_reports_progress_and_refuses_a_second_one() {
 async fn a_failed_factory_reset_reports_its_error_and_a_restart_completes_a_reboot() {
     let hub = hub().await;
     let id = device(&hub, "reset-1").await;
-    let client = DeviceClient::connect(options(&hub, &id).build().unwrap())
-        .await
-        .unwrap();
+    let client = connect(&hub, &id).await;
     DeviceOperation::factory_reset()
         .install(&client, |_payload| async {
             Err::<(), _>("the data partition is read-only")
@@ -165,9 +161,7 @@ fn recorder(
 async fn configuration_reports_applied_error_and_follows_unrelated_versions() {
     let hub = hub().await;
     let id = device(&hub, "config-1").await;
-    let client = DeviceClient::connect(options(&hub, &id).build().unwrap())
-        .await
-        .unwrap();
+    let client = connect(&hub, &id).await;
     let applied = Arc::new(Mutex::new(Vec::new()));
     let mut helper = DesiredConfiguration::new("firmware")
         .spawn(&client, recorder(&applied))
@@ -217,9 +211,7 @@ async fn configuration_reports_applied_error_and_follows_unrelated_versions() {
 async fn changes_during_an_apply_are_pending_and_only_the_latest_is_applied() {
     let hub = hub().await;
     let id = device(&hub, "config-2").await;
-    let client = DeviceClient::connect(options(&hub, &id).build().unwrap())
-        .await
-        .unwrap();
+    let client = connect(&hub, &id).await;
     let gate = Arc::new(Semaphore::new(0));
     let applied = Arc::new(Mutex::new(Vec::new()));
     let (gate_for_apply, record) = (Arc::clone(&gate), Arc::clone(&applied));
@@ -298,9 +290,7 @@ async fn configuration_resumes_after_an_outage_and_a_restart() {
     client.close().await;
 
     // A restarted device does not apply again what it reported applied at this version.
-    let restarted = DeviceClient::connect(options(&hub, &id).build().unwrap())
-        .await
-        .unwrap();
+    let restarted = connect(&hub, &id).await;
     let again = Arc::new(Mutex::new(Vec::new()));
     let mut helper = DesiredConfiguration::new("firmware")
         .spawn(&restarted, recorder(&again))

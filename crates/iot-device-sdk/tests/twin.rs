@@ -7,7 +7,7 @@ use iot_device_sdk::{ConnectionState, DeviceClient, Error};
 use iot_twin::Patch;
 use serde::Deserialize;
 use serde_json::json;
-use support::{device, hub, next, options, stop, within};
+use support::{connect, device, hub, next, options, stop, within};
 
 fn patch(value: serde_json::Value) -> Patch {
     Patch::from_value(value).expect("a valid patch")
@@ -21,12 +21,7 @@ async fn reads_the_twin_and_reports_with_versions() {
         .update_desired(&id, patch(json!({"interval": 30})))
         .await
         .unwrap();
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     assert_eq!(client.state(), ConnectionState::Ready);
     let twin = client.get_twin().await.unwrap();
     assert_eq!(twin.desired().version().get(), 2);
@@ -57,12 +52,7 @@ async fn reads_the_twin_and_reports_with_versions() {
 async fn invalid_reported_patches_are_refused_before_sending() {
     let hub = hub().await;
     let id = device(&hub, "twin-invalid").await;
-    let client = within(
-        "connect",
-        DeviceClient::connect(options(&hub, &id).build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let client = connect(&hub, &id).await;
     let error = client
         .report(&json!({"a": {"b": 1u64 << 60}}))
         .await

@@ -6,11 +6,14 @@
 pub mod proxy;
 
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use iot_device_sdk::{ConnectionState, DeviceOptions, DeviceOptionsBuilder, RetryPolicy};
-use iot_hub::{DeviceOptions as HubDevice, Hub};
+use iot_device_sdk::{
+    ConnectionState, DeviceClient, DeviceOptions, DeviceOptionsBuilder, RetryPolicy,
+};
+use iot_hub::{DevCerts, DeviceOptions as HubDevice, Hub};
 use iot_protocol::DeviceId;
 
 /// How long a test waits for anything that should happen promptly.
@@ -25,6 +28,19 @@ pub async fn hub() -> Hub {
         .start()
         .await
         .unwrap()
+}
+
+/// A started hub on a free loopback port over TLS, with development certificates created
+/// under `dir`.
+pub async fn tls_hub(dir: &Path) -> (DevCerts, Hub) {
+    let certs = DevCerts::load_or_create(dir).unwrap();
+    let hub = Hub::builder()
+        .mqtt_addr("127.0.0.1:0".parse().unwrap())
+        .tls(certs.tls_config().unwrap())
+        .start()
+        .await
+        .unwrap();
+    (certs, hub)
 }
 
 /// Registers `id` with generated keys.
@@ -61,6 +77,16 @@ pub fn options_via(hub: &Hub, id: &DeviceId, port: u16) -> DeviceOptionsBuilder 
 /// Options for `id` connecting straight to `hub`.
 pub fn options(hub: &Hub, id: &DeviceId) -> DeviceOptionsBuilder {
     options_via(hub, id, hub.mqtt_addr().port())
+}
+
+/// A client of `id` connected with [`options`], within [`WAIT`].
+pub async fn connect(hub: &Hub, id: &DeviceId) -> DeviceClient {
+    within(
+        "connect",
+        DeviceClient::connect(options(hub, id).build().unwrap()),
+    )
+    .await
+    .unwrap()
 }
 
 /// `future`, or a panic naming `what` after [`WAIT`].
