@@ -15,7 +15,7 @@ fi
 
 cargo bench --no-run --bench "${benches[0]}" $(printf -- '--bench %s ' "${benches[@]:1}") >/dev/null
 for bench in "${benches[@]}"; do
-    stamp=$(date +%s)
+    stamp=$(date +%s.%N)
     echo "== $bench (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
     cargo bench --bench "$bench" >"target/bench-$bench.log" 2>&1
     echo "   load after: $(cut -d' ' -f1-3 /proc/loadavg)"
