@@ -158,13 +158,7 @@ async fn bad_invocations_are_refused_before_reaching_the_device() {
     call(&rest, "d1", &far_over)
         .await
         .expect_error(ErrorCode::MessageTooLarge);
-    assert!(
-        client
-            .recv_within(Duration::from_millis(200))
-            .await
-            .is_none(),
-        "no request reached the device"
-    );
+    client.assert_quiet("no request reached the device").await;
 }
 
 #[tokio::test]

@@ -156,6 +156,13 @@ impl Client {
         }
     }
 
+    /// Waits 300 ms for a packet that must not come; `why` says why none should.
+    pub async fn assert_quiet(&mut self, why: &str) {
+        if let Some(packet) = self.recv_within(Duration::from_millis(300)).await {
+            panic!("{why}, yet the hub sent {packet:?}");
+        }
+    }
+
     /// The next PUBLISH (skipping other packets such as acks).
     pub async fn recv_publish(&mut self) -> Publish {
         loop {
