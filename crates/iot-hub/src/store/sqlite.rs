@@ -20,6 +20,8 @@ use crate::HubError;
 const FILE: &str = "hub.sqlite3";
 /// At most this many commits share one transaction.
 const MAX_GROUP: usize = 512;
+/// Prepared statements kept: more than the writer's distinct statements (about 25).
+const STATEMENT_CACHE: usize = 64;
 
 /// The handle to the writer thread.
 #[derive(Debug)]
@@ -79,6 +81,8 @@ fn connect(path: &Path, durability: Durability) -> Result<Connection, HubError> 
     // only delays the error.
     conn.busy_timeout(std::time::Duration::from_millis(100))
         .map_err(|e| HubError::store("open", e))?;
+    // Room for every statement the writer runs, so none is parsed twice.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let synchronous = match durability {
         Durability::Process => "NORMAL",
         Durability::PowerLoss => "FULL",
@@ -130,13 +134,16 @@ fn run(mut conn: Connection, mut receiver: mpsc::UnboundedReceiver<Option<Reques
 
 /// Commits a group in one transaction, each request in its own savepoint.
 fn commit_group(conn: &mut Connection, group: &[Request]) -> Vec<Result<(), String>> {
-    let mut tx = match conn.transaction() {
+    let tx = match conn.transaction() {
         Ok(tx) => tx,
         Err(e) => return vec![Err(e.to_string()); group.len()],
     };
     let mut results = Vec::with_capacity(group.len());
     for request in group {
-        results.push(apply_request(&mut tx, request).map_err(|e| e.to_string()));
+        match apply_request(&tx, request) {
+            Ok(applied) => results.push(applied.map_err(|e| e.to_string())),
+            Err(e) => return vec![Err(e.to_string()); group.len()],
+        }
     }
     match tx.commit() {
         Ok(()) => results,
@@ -144,12 +151,25 @@ fn commit_group(conn: &mut Connection, group: &[Request]) -> Vec<Result<(), Stri
     }
 }
 
-fn apply_request(tx: &mut rusqlite::Transaction<'_>, request: &Request) -> rusqlite::Result<()> {
-    let savepoint = tx.savepoint()?;
-    for op in &request.ops {
-        schema::apply(&savepoint, op)?;
+/// Applies one request inside its own savepoint: all its ops or, on the first failure, none
+/// (the inner error). The outer error is a savepoint that could not be opened, released or
+/// rolled back, which fails the whole group. The savepoint statements are prepared once and
+/// cached, not parsed again for every request as rusqlite's `Savepoint` does.
+fn apply_request(
+    tx: &rusqlite::Transaction<'_>,
+    request: &Request,
+) -> rusqlite::Result<rusqlite::Result<()>> {
+    run_cached(tx, "SAVEPOINT request")?;
+    let applied = request.ops.iter().try_for_each(|op| schema::apply(tx, op));
+    if applied.is_err() {
+        run_cached(tx, "ROLLBACK TO request")?;
     }
-    savepoint.commit()
+    run_cached(tx, "RELEASE request")?;
+    Ok(applied)
+}
+
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 #[cfg(test)]
