@@ -138,7 +138,12 @@ fn messages(conn: &Connection) -> rusqlite::Result<Vec<StoredMessage>> {
 /// Applies one op inside the current transaction.
 pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
     match op {
-        Op::PutDevice { id, body } => put(conn, "devices", "id", id, body),
+        Op::PutDevice { id, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO devices (id, body) VALUES (?1, ?2)",
+            id,
+            body,
+        ),
         Op::DeleteDevice { id } => {
             for sql in [
                 "DELETE FROM devices WHERE id = ?1",
@@ -151,8 +156,18 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
             }
             Ok(())
         }
-        Op::PutTwin { id, body } => put(conn, "twins", "id", id, body),
-        Op::PutSession { client_id, body } => put(conn, "sessions", "client_id", client_id, body),
+        Op::PutTwin { id, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO twins (id, body) VALUES (?1, ?2)",
+            id,
+            body,
+        ),
+        Op::PutSession { client_id, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO sessions (client_id, body) VALUES (?1, ?2)",
+            client_id,
+            body,
+        ),
         Op::DeleteSession { client_id } => conn
             .prepare_cached("DELETE FROM sessions WHERE client_id = ?1")?
             .execute([client_id])
@@ -162,8 +177,18 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
             .prepare_cached("DELETE FROM messages WHERE device_id = ?1 AND seq = ?2")?
             .execute(params![device_id, seq_param(*seq)])
             .map(drop),
-        Op::PutPolicy { name, body } => put(conn, "policies", "name", name, body),
-        Op::PutJob { id, body } => put(conn, "jobs", "id", id, body),
+        Op::PutPolicy { name, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO policies (name, body) VALUES (?1, ?2)",
+            name,
+            body,
+        ),
+        Op::PutJob { id, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO jobs (id, body) VALUES (?1, ?2)",
+            id,
+            body,
+        ),
         Op::DeleteJob { id } => {
             for sql in [
                 "DELETE FROM jobs WHERE id = ?1",
@@ -183,7 +208,12 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
             )?
             .execute(params![job_id, device_id, body])
             .map(drop),
-        Op::PutConfiguration { id, body } => put(conn, "configurations", "id", id, body),
+        Op::PutConfiguration { id, body } => put(
+            conn,
+            "INSERT OR REPLACE INTO configurations (id, body) VALUES (?1, ?2)",
+            id,
+            body,
+        ),
         Op::DeleteConfiguration { id } => conn
             .prepare_cached("DELETE FROM configurations WHERE id = ?1")?
             .execute([id])
@@ -201,9 +231,10 @@ pub(super) fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
     }
 }
 
-fn put(conn: &Connection, table: &str, key: &str, id: &str, body: &str) -> rusqlite::Result<()> {
-    let sql = format!("INSERT OR REPLACE INTO {table} ({key}, body) VALUES (?1, ?2)");
-    conn.prepare_cached(&sql)?
+/// Runs `sql`, an `INSERT OR REPLACE` of a key and a body; the text is static so that finding
+/// the cached statement builds no string.
+fn put(conn: &Connection, sql: &'static str, id: &str, body: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?
         .execute(params![id, body])
         .map(drop)
 }
