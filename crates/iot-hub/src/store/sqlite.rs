@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{CachedStatement, Connection, OpenFlags};
 use tokio::sync::mpsc;
 
 use super::schema::{self, Snapshot};
@@ -138,38 +138,66 @@ fn commit_group(conn: &mut Connection, group: &[Request]) -> Vec<Result<(), Stri
         Ok(tx) => tx,
         Err(e) => return vec![Err(e.to_string()); group.len()],
     };
-    let mut results = Vec::with_capacity(group.len());
-    for request in group {
-        match apply_request(&tx, request) {
-            Ok(applied) => results.push(applied.map_err(|e| e.to_string())),
-            Err(e) => return vec![Err(e.to_string()); group.len()],
-        }
-    }
-    match tx.commit() {
-        Ok(()) => results,
+    let results = match Savepoint::prepare(&tx) {
+        Ok(mut savepoint) => apply_all(&tx, &mut savepoint, group),
+        Err(e) => Err(e),
+    };
+    match results.and_then(|results| tx.commit().map(|()| results)) {
+        Ok(results) => results,
         Err(e) => vec![Err(e.to_string()); group.len()],
     }
 }
 
-/// Applies one request inside its own savepoint: all its ops or, on the first failure, none
-/// (the inner error). The outer error is a savepoint that could not be opened, released or
-/// rolled back, which fails the whole group. The savepoint statements are prepared once and
-/// cached, not parsed again for every request as rusqlite's `Savepoint` does.
-fn apply_request(
-    tx: &rusqlite::Transaction<'_>,
-    request: &Request,
-) -> rusqlite::Result<rusqlite::Result<()>> {
-    run_cached(tx, "SAVEPOINT request")?;
-    let applied = request.ops.iter().try_for_each(|op| schema::apply(tx, op));
-    if applied.is_err() {
-        run_cached(tx, "ROLLBACK TO request")?;
+/// Each request's own result, or the error that fails the whole group.
+fn apply_all(
+    tx: &Connection,
+    savepoint: &mut Savepoint<'_>,
+    group: &[Request],
+) -> rusqlite::Result<Vec<Result<(), String>>> {
+    let mut results = Vec::with_capacity(group.len());
+    for request in group {
+        let applied = savepoint.apply(tx, request)?;
+        results.push(applied.map_err(|e| e.to_string()));
     }
-    run_cached(tx, "RELEASE request")?;
-    Ok(applied)
+    Ok(results)
 }
 
-fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
+/// The savepoint statements, prepared (from the statement cache) once per group rather than
+/// parsed for every request as rusqlite's `Savepoint` does.
+struct Savepoint<'c> {
+    open: CachedStatement<'c>,
+    release: CachedStatement<'c>,
+    rollback: CachedStatement<'c>,
+}
+
+impl<'c> Savepoint<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Self {
+            open: conn.prepare_cached("SAVEPOINT request")?,
+            release: conn.prepare_cached("RELEASE request")?,
+            rollback: conn.prepare_cached("ROLLBACK TO request")?,
+        })
+    }
+
+    /// Applies one request inside the savepoint: all its ops or, on the first failure, none
+    /// (the inner error). The outer error is a savepoint that could not be opened, released or
+    /// rolled back, which fails the whole group.
+    fn apply(
+        &mut self,
+        conn: &Connection,
+        request: &Request,
+    ) -> rusqlite::Result<rusqlite::Result<()>> {
+        self.open.execute([])?;
+        let applied = request
+            .ops
+            .iter()
+            .try_for_each(|op| schema::apply(conn, op));
+        if applied.is_err() {
+            self.rollback.execute([])?;
+        }
+        self.release.execute([])?;
+        Ok(applied)
+    }
 }
 
 #[cfg(test)]
