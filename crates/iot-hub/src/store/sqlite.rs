@@ -249,4 +249,30 @@ mod tests {
         let ids = schema::load(&conn).unwrap().devices.len();
         assert_eq!(ids, 2);
     }
+
+    #[test]
+    fn a_failing_request_leaves_none_of_its_ops() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        schema::prepare(&conn).unwrap();
+        conn.execute_batch("CREATE TRIGGER no_x BEFORE INSERT ON devices WHEN NEW.id = 'x' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+            .unwrap();
+        let put = |id: &str| Op::PutDevice {
+            id: id.into(),
+            body: "{}".into(),
+        };
+        let request = |ops: Vec<Op>| Request {
+            ops,
+            reply: tokio::sync::oneshot::channel().0,
+        };
+        let group = [
+            request(vec![put("y"), put("x")]),
+            request(vec![put("a"), put("b")]),
+        ];
+        let results = commit_group(&mut conn, &group);
+        assert!(results[0].is_err() && results[1].is_ok());
+        let devices = schema::load(&conn).unwrap().devices;
+        let mut ids: Vec<_> = devices.iter().map(|device| device.0.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["a", "b"]);
+    }
 }
